@@ -1,0 +1,232 @@
+"""Typed modem errors with code tables, each message saying what the operator can do about it."""
+
+from __future__ import annotations
+
+from anti_relous.errors import AntiRelousError
+
+# 3GPP TS 27.007 section 9.2: +CME ERROR result codes (equipment errors).
+CME_ERRORS: dict[int, str] = {
+    0: "phone failure",
+    1: "no connection to phone",
+    3: "operation not allowed",
+    4: "operation not supported",
+    5: "PH-SIM PIN required",
+    10: "SIM not inserted",
+    11: "SIM PIN required",
+    12: "SIM PUK required",
+    13: "SIM failure",
+    14: "SIM busy",
+    15: "SIM wrong",
+    16: "incorrect password",
+    17: "SIM PIN2 required",
+    18: "SIM PUK2 required",
+    20: "memory full",
+    21: "invalid index",
+    22: "not found",
+    23: "memory failure",
+    24: "text string too long",
+    25: "invalid characters in text string",
+    30: "no network service",
+    31: "network timeout",
+    32: "network not allowed, emergency calls only",
+    100: "unknown error",
+}
+
+# 3GPP TS 27.005 section 3.2.5: +CMS ERROR result codes. 0-255 are network causes relayed from
+# TS 24.011 / TS 23.040; 300-500 are the modem's own; 512 and above are manufacturer-specific.
+CMS_ERRORS: dict[int, str] = {
+    1: "unassigned (unallocated) number",
+    8: "operator determined barring",
+    10: "call barred",
+    21: "short message transfer rejected",
+    27: "destination out of service",
+    28: "unidentified subscriber",
+    29: "facility rejected",
+    30: "unknown subscriber",
+    38: "network out of order",
+    41: "temporary failure",
+    42: "congestion",
+    47: "resources unavailable",
+    50: "requested facility not subscribed",
+    69: "requested facility not implemented",
+    96: "invalid mandatory information",
+    111: "protocol error",
+    300: "ME failure",
+    301: "SMS service of ME reserved",
+    302: "operation not allowed",
+    303: "operation not supported",
+    304: "invalid PDU mode parameter",
+    305: "invalid text mode parameter",
+    310: "SIM not inserted",
+    311: "SIM PIN required",
+    312: "PH-SIM PIN required",
+    313: "SIM failure",
+    314: "SIM busy",
+    315: "SIM wrong",
+    316: "SIM PUK required",
+    320: "memory failure",
+    321: "invalid memory index",
+    322: "memory full",
+    330: "SMSC address unknown",
+    331: "no network service",
+    332: "network timeout",
+    340: "no +CNMA acknowledgement expected",
+    500: "unknown error",
+    # Not in the standard: Huawei, SIMCom and Quectel firmware answer these while busy
+    # (SIM initialising, previous message still in flight). Retrying later works.
+    512: "modem busy (manufacturer-specific)",
+    515: "please wait, initialisation or command in progress (manufacturer-specific)",
+}
+
+#: Codes after which the same command may succeed if retried later.
+CMS_RETRYABLE = frozenset({41, 42, 47, 314, 331, 332, 512, 515})
+
+
+class ModemError(AntiRelousError):
+    """Anything that went wrong talking to the dongle."""
+
+
+class PortNotFound(ModemError):
+    """The serial device does not exist (unplugged, wrong path, still in mass-storage mode)."""
+
+    def __init__(self, port: str):
+        self.port = port
+        super().__init__(
+            f"no modem at {port}: check the dongle is plugged in, then run `anti-relous doctor` "
+            "to list serial ports (a Huawei stick may need usb_modeswitch first)"
+        )
+
+
+class PortPermissionDenied(ModemError):
+    """The process may not open the serial device."""
+
+    def __init__(self, port: str):
+        self.port = port
+        super().__init__(
+            f"permission denied on {port}: add the service user to the 'dialout' group "
+            "(sudo usermod -aG dialout anti-relous) and restart the service"
+        )
+
+
+class PortBusy(ModemError):
+    """Another program holds the serial device."""
+
+    def __init__(self, port: str, detail: str = ""):
+        self.port = port
+        super().__init__(
+            f"{port} is in use by another program{f' ({detail})' if detail else ''}: "
+            "stop ModemManager (sudo systemctl disable --now ModemManager) or whatever holds it; "
+            "`anti-relous doctor` shows which process"
+        )
+
+
+class PortLost(ModemError):
+    """The device vanished while open (unplugged, USB reset, re-enumeration)."""
+
+    def __init__(self, port: str, detail: str = ""):
+        self.port = port
+        super().__init__(
+            f"lost the modem on {port}{f' ({detail})' if detail else ''}: "
+            "the dongle was unplugged or reset; the daemon reopens it when it reappears"
+        )
+
+
+class CommandTimeout(ModemError):
+    """The modem did not finish answering a command in time (hung firmware, wrong port)."""
+
+    def __init__(self, command: str, timeout_s: float):
+        self.command = command
+        self.timeout_s = timeout_s
+        super().__init__(
+            f"the modem did not answer {command!r} within {timeout_s:g} s: it may have hung "
+            "(the daemon reopens the port) or the port may not be the AT interface "
+            "(try another /dev/ttyUSBn with `anti-relous doctor`)"
+        )
+
+
+class AtError(ModemError):
+    """The modem answered a plain ERROR."""
+
+    def __init__(self, command: str):
+        self.command = command
+        super().__init__(f"the modem refused {command!r} (ERROR)")
+
+
+class CmeError(AtError):
+    """+CME ERROR: n, an equipment error."""
+
+    def __init__(self, command: str, code: int):
+        AtError.__init__(self, command)
+        self.code = code
+        self.meaning = CME_ERRORS.get(code, "unknown equipment error")
+        self.args = (f"the modem refused {command!r}: +CME ERROR {code} ({self.meaning})",)
+
+
+class CmsError(AtError):
+    """+CMS ERROR: n, a message service error; ``retryable`` says if trying later may work."""
+
+    def __init__(self, command: str, code: int):
+        AtError.__init__(self, command)
+        self.code = code
+        self.meaning = CMS_ERRORS.get(code, "unknown message service error")
+        self.retryable = code in CMS_RETRYABLE
+        hint = " (temporary: retry later)" if self.retryable else ""
+        self.args = (f"the modem refused {command!r}: +CMS ERROR {code} ({self.meaning}){hint}",)
+
+
+class SimError(ModemError):
+    """The SIM is missing, locked or refused."""
+
+
+class SimNotInserted(SimError):
+    def __init__(self) -> None:
+        super().__init__("no SIM card in the modem: insert one (power off the dongle first)")
+
+
+class SimPinRequired(SimError):
+    def __init__(self) -> None:
+        super().__init__(
+            'the SIM asks for its PIN: set it in [modem] pin = "1234", or remove the PIN by '
+            "putting the SIM in a phone"
+        )
+
+
+class WrongPin(SimError):
+    def __init__(self) -> None:
+        super().__init__(
+            "the SIM rejected the PIN in [modem] pin: correct it. anti-relous never retries a "
+            "wrong PIN, because three failures lock the SIM behind its PUK"
+        )
+
+
+class SimPukRequired(SimError):
+    def __init__(self) -> None:
+        super().__init__(
+            "the SIM is locked (PUK required) after too many wrong PINs: unlock it in a phone "
+            "with the PUK from the SIM's card, then set the PIN in [modem] pin"
+        )
+
+
+class NoNetwork(ModemError):
+    """The modem is not registered on a network, so nothing can be sent."""
+
+    def __init__(self, detail: str = ""):
+        super().__init__(
+            f"the modem is not registered on the mobile network{f' ({detail})' if detail else ''}:"
+            " check the antenna/signal (`anti-relous doctor`) and that the SIM plan is active"
+        )
+
+
+class StorageFull(ModemError):
+    """The SIM message storage is full (^SMMEMFULL, +CMS ERROR 322): new SMS wait in the network."""
+
+    def __init__(self, storage: str = "SM"):
+        self.storage = storage
+        super().__init__(
+            f"the SIM message storage {storage} is full: new SMS wait in the operator's queue "
+            "until the daemon deletes stored ones (is the database writable?)"
+        )
+
+
+class PduError(ModemError):
+    """A PDU could not be decoded or a text could not be encoded."""

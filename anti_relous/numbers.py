@@ -1,0 +1,93 @@
+"""Normalise sender addresses to E.164 and say what kind of number they are; never raises."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+from anti_relous.sms import NumberKind, PhoneNumber
+
+# Short codes are national and at most 6 digits in the numbering plans phonenumbers knows.
+_MAX_SHORT_CODE_DIGITS = 6
+_SEPARATORS = re.compile(r"[\s.\-()/]")
+_DIGITS = re.compile(r"\+?\d+")
+# phonenumbers answers FIXED_LINE_OR_MOBILE where a plan cannot tell (US, CA...): such a number
+# can receive SMS, so it counts as mobile; the region filter still applies.
+_KIND_BY_TYPE = {
+    PhoneNumberType.MOBILE: NumberKind.MOBILE,
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: NumberKind.MOBILE,
+    PhoneNumberType.FIXED_LINE: NumberKind.FIXED_LINE,
+    PhoneNumberType.PREMIUM_RATE: NumberKind.PREMIUM_RATE,
+    # Shared-cost numbers bill the caller above the standard rate: as dangerous as premium.
+    PhoneNumberType.SHARED_COST: NumberKind.PREMIUM_RATE,
+}
+
+
+def classify(raw: str, default_region: str) -> PhoneNumber:
+    """Normalise ``raw`` (as received or typed) and classify it.
+
+    National formats are read in ``default_region``; ``00`` international prefixes, spaces, dots
+    and dashes are accepted. Letters make an alphanumeric sender. Anything unparsable is INVALID.
+    """
+    text = raw.strip()
+    compact = _SEPARATORS.sub("", text)
+    if not compact:
+        return PhoneNumber(raw=raw, kind=NumberKind.INVALID)
+    if not _DIGITS.fullmatch(compact):
+        kind = NumberKind.ALPHANUMERIC if any(c.isalpha() for c in compact) else NumberKind.INVALID
+        return PhoneNumber(raw=raw, kind=kind)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    try:
+        parsed = phonenumbers.parse(compact, default_region)
+    except phonenumbers.NumberParseException:
+        return PhoneNumber(raw=raw, kind=NumberKind.INVALID)
+    if not compact.startswith("+") and len(compact) <= _MAX_SHORT_CODE_DIGITS:
+        if phonenumbers.is_possible_short_number_for_region(parsed, default_region):
+            return PhoneNumber(raw=raw, kind=NumberKind.SHORT_CODE, region=default_region)
+        return PhoneNumber(raw=raw, kind=NumberKind.INVALID)
+    if not phonenumbers.is_valid_number(parsed):
+        return PhoneNumber(raw=raw, kind=NumberKind.INVALID)
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    kind = _KIND_BY_TYPE.get(phonenumbers.number_type(parsed), NumberKind.OTHER)
+    return PhoneNumber(
+        raw=raw, kind=kind, e164=e164, region=phonenumbers.region_code_for_number(parsed)
+    )
+
+
+def normalise(raw: str, default_region: str) -> str | None:
+    """The E.164 form of ``raw``, or None when it is not a valid phone number."""
+    return classify(raw, default_region).e164
+
+
+def normalise_prefix(raw: str, default_region: str) -> str | None:
+    """Turn a block prefix such as ``0899`` or ``+33 899`` into its E.164 form (``+33899``).
+
+    Prefixes cannot be validated as numbers, so only the international or trunk prefix is
+    rewritten: ``00`` becomes ``+``, a national ``0`` becomes ``+`` and the region's code.
+    """
+    compact = _SEPARATORS.sub("", raw.strip())
+    if not _DIGITS.fullmatch(compact):
+        return None
+    if compact.startswith("00"):
+        return "+" + compact[2:]
+    if compact.startswith("+"):
+        return compact
+    country_code = phonenumbers.country_code_for_region(default_region)
+    if compact.startswith("0") and country_code:
+        return f"+{country_code}{compact[1:]}"
+    return None
+
+
+def mask(number: str) -> str:
+    """Hide the middle of a phone number for logs at INFO: ``+33612345678`` -> ``+336•••••78``.
+
+    Alphanumeric senders are company names and short codes are services, not people: they are
+    shown as they are.
+    """
+    if any(c.isalpha() for c in number) or sum(c.isdigit() for c in number) < 6:
+        return number
+    head = 4 if number.startswith("+") else 3
+    return number[:head] + "•" * (len(number) - head - 2) + number[-2:]

@@ -1,0 +1,102 @@
+"""Value types that travel between the modem, the store, the policy and the CLI."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class NumberKind(enum.StrEnum):
+    """What a sender address is, as far as its digits (or letters) tell."""
+
+    MOBILE = "mobile"
+    FIXED_LINE = "fixed_line"
+    PREMIUM_RATE = "premium_rate"
+    SHORT_CODE = "short_code"
+    ALPHANUMERIC = "alphanumeric"
+    #: Valid but neither mobile nor costly: toll-free, VoIP, pager, personal numbers...
+    OTHER = "other"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class PhoneNumber:
+    """A sender or recipient: the address as received, and its E.164 form when it has one."""
+
+    raw: str
+    kind: NumberKind
+    e164: str | None = None
+    region: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The identity used for counting and blocking: E.164 when known, else the raw text."""
+        return self.e164 if self.e164 is not None else self.raw
+
+
+@dataclass(frozen=True)
+class Concat:
+    """Where one part sits in a concatenated SMS (3GPP TS 23.040 9.2.3.24.1 and .8)."""
+
+    reference: int
+    total: int
+    sequence: int
+    #: 8 or 16: the width of the reference, which matters when keys are compared.
+    reference_bits: int = 8
+
+
+class PartKind(enum.StrEnum):
+    """What a PDU found on the SIM turned out to be."""
+
+    DELIVER = "deliver"
+    STATUS_REPORT = "status_report"
+    UNDECODABLE = "undecodable"
+
+
+@dataclass(frozen=True)
+class DecodedPart:
+    """The content of one SMS-DELIVER PDU, as the codec understood it."""
+
+    sender: str
+    text: str
+    #: The service centre time stamp, with the offset the network gave.
+    smsc_time: datetime | None
+    #: "gsm7", "ucs2" or "8bit".
+    coding: str
+    concat: Concat | None = None
+
+
+@dataclass(frozen=True)
+class ReceivedPart:
+    """One PDU read from the SIM, decoded or not, ready to be stored."""
+
+    storage: str
+    index: int
+    pdu: bytes
+    kind: PartKind
+    decoded: DecodedPart | None = None
+    #: Why decoding failed, when ``kind`` is UNDECODABLE.
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """A logical inbound message (all its parts assembled), as the policy sees it."""
+
+    id: int
+    sender: PhoneNumber
+    text: str
+    received_at: datetime
+    parts: int = 1
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class OutboundSms:
+    """A message the line sends: a reply, an alert to the operators or a manual send."""
+
+    recipient: str
+    text: str
+    kind: str = "reply"
+    message_refs: tuple[int, ...] = field(default_factory=tuple)

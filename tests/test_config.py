@@ -1,0 +1,143 @@
+"""Configuration: documented defaults, the example file, and errors that name the key."""
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from anti_relous.config import (
+    Config,
+    ConfigError,
+    format_duration,
+    load_config,
+    parse_config,
+    parse_duration,
+    resolve_config_path,
+)
+
+EXAMPLE = Path(__file__).parent.parent / "config.example.toml"
+
+
+def test_example_file_holds_exactly_the_documented_defaults():
+    assert load_config(EXAMPLE) == Config()
+
+
+def test_example_file_documents_every_key():
+    text = EXAMPLE.read_text()
+    for section_name, section in vars(Config()).items():
+        if section_name == "source":
+            continue
+        assert f"[{section_name}]" in text
+        for key in vars(section):
+            assert re.search(rf"^{key} = ", text, re.MULTILINE), f"{section_name}.{key}"
+
+
+def _examples():
+    section = None
+    for line in EXAMPLE.read_text().splitlines():
+        if line.startswith("["):
+            section = line
+        elif line.startswith("# example: "):
+            yield section, line.removeprefix("# example: ")
+
+
+@pytest.mark.parametrize(("section", "line"), list(_examples()))
+def test_every_example_value_in_the_example_file_loads(section, line):
+    parse_config(f"{section}\n{line}\n")
+
+
+def test_missing_sections_take_defaults():
+    assert parse_config("") == Config()
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "expected"),
+    [
+        ("[quota]\nreplies_per_number = -1", "[quota] replies_per_number", "whole number >= 0"),
+        ("[quota]\nreplies_per_hour = 1.5", "[quota] replies_per_hour", "whole number"),
+        ("[quota]\nreplies_per_hour = true", "[quota] replies_per_hour", "whole number"),
+        ("[quota]\nper_number = 1", "[quota] per_number", "unknown key"),
+        ("[floods]\nthreshold = 1", "[floods]", "unknown section"),
+        ("flood = 3", "[flood]", "expected a table"),
+        ('[flood]\nwindow = "10"', "[flood] window", "not a duration"),
+        ("[flood]\nwindow = 600", "[flood] window", "expected a string"),
+        ('[flood]\ncooldown = "0s"', "[flood] cooldown", "above zero"),
+        ("[flood]\nthreshold = 0", "[flood] threshold", ">= 1"),
+        ('[line]\nallowed_regions = ["France"]', "[line] allowed_regions", "region code"),
+        ("[line]\nallowed_regions = []", "[line] allowed_regions", "non-empty list"),
+        ('[line]\nown_number = "12345"', "[line] own_number", "not a valid phone number"),
+        ('[line]\nreply = "  "', "[line] reply", "must not be empty"),
+        ('[line]\nreply = "a\\u0001b"', "[line] reply", "control characters"),
+        ('[alerts]\nnumbers = ["+3361"]', "[alerts] numbers", "not a valid phone number"),
+        ('[alerts]\nnumbers = "+33612345678"', "[alerts] numbers", "list of numbers"),
+        ('[modem]\nbackend = "serial"', "[modem] backend", "'at', 'gammu'"),
+        ("[modem]\npin = 1234", "[modem] pin", "in quotes"),
+        ('[modem]\npin = "12"', "[modem] pin", "4 to 8 digits"),
+        ("[modem]\nbaudrate = 0", "[modem] baudrate", ">= 1200"),
+        ('[log]\nlevel = "verbose"', "[log] level", "'debug'"),
+        ("[log]\nfull_numbers = 1", "[log] full_numbers", "true or false"),
+        ("[cost]\ncloud_price_per_sms = -0.1", "[cost] cloud_price_per_sms", "price >= 0"),
+    ],
+)
+def test_bad_value_names_its_key_and_the_expectation(toml, key, expected):
+    with pytest.raises(ConfigError) as caught:
+        parse_config(toml, source="line.toml")
+    message = str(caught.value)
+    assert message.startswith(f"line.toml: {key}: "), message
+    assert expected in message
+
+
+def test_broken_toml_is_a_config_error_with_its_position():
+    with pytest.raises(ConfigError, match=r"not valid TOML: .*line 2"):
+        parse_config("[quota]\nreplies_per_hour = = 3")
+
+
+def test_config_error_exits_with_usage_code():
+    assert ConfigError("x").exit_code == 2
+
+
+def test_missing_file_says_how_to_create_one(tmp_path):
+    with pytest.raises(ConfigError, match="anti-relous init"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_relative_database_path_is_read_next_to_the_config(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[storage]\ndatabase = "line.db"\n')
+    assert load_config(path).storage.database == tmp_path / "line.db"
+
+
+def test_numbers_in_national_format_are_normalised_with_the_line_region():
+    config = parse_config(
+        '[line]\nown_number = "06 12 34 56 78"\n[alerts]\nnumbers = ["0033698765432"]'
+    )
+    assert config.line.own_number == "+33612345678"
+    assert config.alerts.numbers == ("+33698765432",)
+
+
+def test_retention_zero_means_keep_forever():
+    assert parse_config('[storage]\nretention = "0"').storage.retention == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("10m", 600), ("24h", 86400), ("7d", 604800), ("2w", 1209600), ("1h30m", 5400)],
+)
+def test_durations_parse_and_format_back(text, seconds):
+    assert parse_duration(text) == timedelta(seconds=seconds)
+    assert parse_duration(format_duration(timedelta(seconds=seconds))) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "10", "m", "-5m", "1.5h", "10 minutes", "5y"])
+def test_bad_durations_say_what_is_accepted(text):
+    with pytest.raises(ValueError, match="90s"):
+        parse_duration(text)
+
+
+def test_config_path_prefers_option_then_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("ANTI_RELOUS_CONFIG", str(tmp_path / "env.toml"))
+    assert resolve_config_path(str(tmp_path / "opt.toml")) == tmp_path / "opt.toml"
+    assert resolve_config_path(None) == tmp_path / "env.toml"
+    monkeypatch.delenv("ANTI_RELOUS_CONFIG")
+    assert resolve_config_path(None) == Path("/etc/anti-relous/config.toml")
