@@ -155,23 +155,37 @@ class AtError(ModemError):
 class CmeError(AtError):
     """+CME ERROR: n, an equipment error."""
 
-    def __init__(self, command: str, code: int):
+    def __init__(self, command: str, code: int, *, meaning: str | None = None):
         AtError.__init__(self, command)
         self.code = code
-        self.meaning = CME_ERRORS.get(code, "unknown equipment error")
+        # ``meaning`` keeps the modem's own words when it answered in verbose form (AT+CMEE=2).
+        self.meaning = meaning or CME_ERRORS.get(code, "unknown equipment error")
         self.args = (f"the modem refused {command!r}: +CME ERROR {code} ({self.meaning})",)
 
 
 class CmsError(AtError):
     """+CMS ERROR: n, a message service error; ``retryable`` says if trying later may work."""
 
-    def __init__(self, command: str, code: int):
+    def __init__(self, command: str, code: int, *, meaning: str | None = None):
         AtError.__init__(self, command)
         self.code = code
-        self.meaning = CMS_ERRORS.get(code, "unknown message service error")
+        self.meaning = meaning or CMS_ERRORS.get(code, "unknown message service error")
         self.retryable = code in CMS_RETRYABLE
         hint = " (temporary: retry later)" if self.retryable else ""
         self.args = (f"the modem refused {command!r}: +CMS ERROR {code} ({self.meaning}){hint}",)
+
+
+class MalformedResponse(ModemError):
+    """The modem answered a command with a line we cannot read."""
+
+    def __init__(self, command: str, line: str, detail: str):
+        self.command = command
+        self.line = line
+        super().__init__(
+            f"cannot read the modem's answer to {command!r} ({detail}): {line!r}; if this "
+            "persists, the port may not be the modem's AT interface or the firmware speaks a "
+            'dialect anti-relous does not know (try backend = "gammu")'
+        )
 
 
 class SimError(ModemError):

@@ -1,0 +1,330 @@
+"""Pure AT command builders and response parsers (TS 27.007 / 27.005, PDU mode), no I/O.
+
+A builder returns a ``Command``: the text to write and the names of its information lines, which
+the parser in ``at.py`` needs to tell them from URCs of the same name. A parser takes the
+``Response`` lines of one command and returns the value types of ``modem/__init__.py``; a line it
+cannot read raises ``MalformedResponse``, never IndexError or ValueError.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from anti_relous.modem import MessageStatus, StoredMessage, csq_to_dbm
+from anti_relous.modem.at import Response
+from anti_relous.modem.errors import MalformedResponse
+
+
+@dataclass(frozen=True)
+class Command:
+    """One AT command line (without its CR) and the prefixes of its information lines."""
+
+    text: str
+    prefixes: tuple[str, ...] = ()
+    #: True when the text holds a secret (the PIN) that must not reach the logs.
+    secret: bool = False
+
+    def __str__(self) -> str:
+        return _SECRET.sub(r'\1"****"', self.text) if self.secret else self.text
+
+
+_SECRET = re.compile(r'(AT\+CPIN=)"[^"]*"')
+
+AT = Command("AT")
+RESET = Command("ATZ")
+ECHO_OFF = Command("ATE0")
+ECHO_ON = Command("ATE1")
+# TS 27.007 9.1: +CME ERROR with numeric codes (2 would be verbose, 0 a bare ERROR).
+NUMERIC_ERRORS = Command("AT+CMEE=1")
+# TS 27.005 3.2.3: 0 = PDU mode. Text mode is never used: it loses UDH and non-GSM text.
+PDU_MODE = Command("AT+CMGF=0")
+PIN_STATE = Command("AT+CPIN?", ("+CPIN",))
+SIGNAL = Command("AT+CSQ", ("+CSQ",))
+REGISTRATION = Command("AT+CREG?", ("+CREG",))
+OPERATOR = Command("AT+COPS?", ("+COPS",))
+STORAGE_STATE = Command("AT+CPMS?", ("+CPMS",))
+SMSC = Command("AT+CSCA?", ("+CSCA",))
+MANUFACTURER = Command("AT+CGMI", ("+CGMI",))
+MODEL = Command("AT+CGMM", ("+CGMM",))
+FIRMWARE = Command("AT+CGMR", ("+CGMR",))
+IMEI = Command("AT+CGSN", ("+CGSN",))
+INFO = Command("ATI")
+#: TS 27.005 3.5.4: <delflag> 1 deletes every message marked read and keeps unread ones, so a
+#: message that arrived after the listing survives. <index> is ignored with a flag; 1 is used
+#: because some firmwares validate it anyway and SIM indices may start at 1.
+DELETE_READ = Command("AT+CMGD=1,1")
+
+#: AT+CNMI variants tried in order (TS 27.005 3.4.1): <mode> 2 buffers indications while a
+#: command runs, <mt> 1 stores the message and sends +CMTI. Firmwares reject different tails.
+NEW_MESSAGE_INDICATIONS = (
+    Command("AT+CNMI=2,1,0,0,0"),
+    Command("AT+CNMI=2,1,0,0"),
+    Command("AT+CNMI=2,1"),
+    Command("AT+CNMI=1,1,0,0,0"),
+)
+#: Where messages are read, written and received, in order of preference.
+PREFERRED_STORAGE = "SM"
+
+# TS 27.007 7.2 <stat>, including the 6-10 values of later releases (SMS-only, CSFB).
+_REGISTRATION_STATES = {
+    0: "not registered",
+    1: "home",
+    2: "searching",
+    3: "denied",
+    4: "unknown",
+    5: "roaming",
+    6: "home",
+    7: "roaming",
+    8: "not registered",
+    9: "home",
+    10: "roaming",
+}
+# TS 27.007 8.5: <rssi> 99 means not known or not detectable.
+_CSQ_UNKNOWN = 99
+_ATI_KEYS = {
+    "manufacturer": "manufacturer",
+    "model": "model",
+    "revision": "firmware",
+    "imei": "imei",
+}
+
+
+def enter_pin(pin: str) -> Command:
+    """AT+CPIN="<pin>" (TS 27.007 8.3); the PIN is masked when the command is logged."""
+    if not pin.isdigit():
+        raise ValueError("a SIM PIN is digits only")
+    return Command(f'AT+CPIN="{pin}"', secret=True)
+
+
+def select_storage(*storages: str) -> Command:
+    """AT+CPMS="SM","SM","SM" (TS 27.005 3.2.2): storage for reading, writing and receiving."""
+    quoted = ",".join(f'"{storage}"' for storage in storages)
+    return Command(f"AT+CPMS={quoted}", ("+CPMS",))
+
+
+def list_messages(stat: int = 4) -> Command:
+    """AT+CMGL=<stat> (TS 27.005 3.4.2); 4 lists all, and marks the unread ones read."""
+    return Command(f"AT+CMGL={stat}", ("+CMGL",))
+
+
+def read_message(index: int) -> Command:
+    """AT+CMGR=<index> (TS 27.005 3.4.3)."""
+    return Command(f"AT+CMGR={index}", ("+CMGR",))
+
+
+def delete_message(index: int) -> Command:
+    """AT+CMGD=<index> (TS 27.005 3.5.4)."""
+    return Command(f"AT+CMGD={index}")
+
+
+def send_message(tpdu_length: int) -> Command:
+    """AT+CMGS=<length> (TS 27.005 3.5.1): TPDU octets, the SMSC field not counted."""
+    return Command(f"AT+CMGS={tpdu_length}", ("+CMGS",))
+
+
+@dataclass(frozen=True)
+class StorageUse:
+    """One memory of an AT+CPMS answer."""
+
+    #: "SM", "ME"...; None in the answer to a set command, which omits names.
+    name: str | None
+    used: int
+    total: int
+
+
+def parse_stored_list(lines: Sequence[Response], storage: str) -> list[StoredMessage]:
+    """AT+CMGL in PDU mode: ``+CMGL: <index>,<stat>,[<alpha>],<length>`` then the PDU."""
+    return [
+        _stored_message("AT+CMGL", line, storage, index_field=True)
+        for line in lines
+        if _name(line.text) == "+CMGL"
+    ]
+
+
+def parse_read(lines: Sequence[Response], storage: str, index: int) -> StoredMessage | None:
+    """AT+CMGR in PDU mode: ``+CMGR: <stat>,[<alpha>],<length>`` then the PDU; None if empty."""
+    for line in lines:
+        if _name(line.text) == "+CMGR":
+            fields = _fields("AT+CMGR", line.text)
+            if line.pdu is None and fields[-1:] == ["0"]:
+                return None  # Some firmwares answer an empty slot with "+CMGR: 0,,0".
+            message = _stored_message("AT+CMGR", line, storage, index_field=False)
+            return StoredMessage(storage, index, message.status, message.pdu)
+    return None
+
+
+def parse_message_reference(lines: Sequence[Response]) -> int:
+    """AT+CMGS: ``+CMGS: <mr>[,<scts>]`` -> the message reference (0-255)."""
+    line = _line("AT+CMGS", lines, "+CMGS")
+    return _int("AT+CMGS", line, _fields("AT+CMGS", line)[0])
+
+
+def parse_signal(lines: Sequence[Response]) -> tuple[int | None, int | None]:
+    """AT+CSQ: ``+CSQ: <rssi>,<ber>`` -> (rssi 0-31 or None, dBm or None)."""
+    line = _line("AT+CSQ", lines, "+CSQ")
+    rssi = _int("AT+CSQ", line, _fields("AT+CSQ", line)[0])
+    if rssi == _CSQ_UNKNOWN:
+        return None, None
+    return (rssi, csq_to_dbm(rssi)) if 0 <= rssi <= 31 else (None, None)
+
+
+def parse_registration(lines: Sequence[Response]) -> str:
+    """AT+CREG?: ``+CREG: <n>,<stat>[,<lac>,<ci>[,<AcT>]]`` -> "home", "roaming"..."""
+    line = _line("AT+CREG?", lines, "+CREG")
+    fields = _fields("AT+CREG?", line)
+    # The unsolicited form "+CREG: <stat>[,"<lac>","<ci>"]" has no <n>: some firmwares answer
+    # the query with it.
+    stat = fields[0] if len(fields) == 1 or fields[1].startswith('"') else fields[1]
+    return _REGISTRATION_STATES.get(_int("AT+CREG?", line, stat), "unknown")
+
+
+def parse_operator(lines: Sequence[Response]) -> str | None:
+    """AT+COPS?: ``+COPS: <mode>[,<format>,<oper>[,<AcT>]]`` -> the operator, None if none."""
+    line = _line("AT+COPS?", lines, "+COPS")
+    fields = _fields("AT+COPS?", line)
+    if len(fields) < 3:
+        return None
+    return _unquote(fields[2]) or None
+
+
+def parse_storage(lines: Sequence[Response]) -> list[StorageUse]:
+    """AT+CPMS? (``"SM",3,30,...``) or AT+CPMS=... (``3,30,...``) -> use of each memory."""
+    line = _line("AT+CPMS", lines, "+CPMS")
+    fields = _fields("AT+CPMS", line)
+    named = fields[0].startswith('"')
+    width = 3 if named else 2
+    if len(fields) < width or len(fields) % width:
+        raise MalformedResponse("AT+CPMS", line, f"expected groups of {width} fields")
+    uses = []
+    for start in range(0, len(fields), width):
+        group = fields[start : start + width]
+        name = _unquote(group[0]) if named else None
+        used, total = (_int("AT+CPMS", line, value) for value in group[-2:])
+        uses.append(StorageUse(name, used, total))
+    return uses
+
+
+def parse_smsc(lines: Sequence[Response]) -> str | None:
+    """AT+CSCA?: ``+CSCA: "<sca>",<tosca>`` -> the SMSC number, None when unset."""
+    line = _line("AT+CSCA?", lines, "+CSCA")
+    number = _unquote(_fields("AT+CSCA?", line)[0])
+    return _from_ucs2_hex(number) or None
+
+
+def parse_pin_state(lines: Sequence[Response]) -> str:
+    """AT+CPIN?: ``+CPIN: <code>`` -> "READY", "SIM PIN", "SIM PUK"..."""
+    line = _line("AT+CPIN?", lines, "+CPIN")
+    state = _unquote(line.partition(":")[2].strip()).upper()
+    if not state:
+        raise MalformedResponse("AT+CPIN?", line, "no SIM state")
+    return state
+
+
+def parse_text(lines: Sequence[Response], command: Command) -> str:
+    """AT+CGMI/CGMM/CGMR/CGSN: the text, with the optional ``+CGMI:`` prefix and quotes off.
+
+    Several lines (a Nokia's AT+CGMR) are joined with spaces; no line gives "".
+    """
+    prefixes = tuple(f"{prefix}:" for prefix in command.prefixes)
+    values = []
+    for response in lines:
+        text = response.text.strip()
+        for prefix in prefixes:
+            if text.upper().startswith(prefix):
+                text = text[len(prefix) :].strip()
+        values.append(_unquote(text))
+    return " ".join(value for value in values if value)
+
+
+def parse_info(lines: Sequence[Response]) -> dict[str, str]:
+    """ATI: ``Manufacturer: huawei`` / ``Model: E173`` / ``Revision: ...`` / ``IMEI: ...``.
+
+    Returns the keys found among manufacturer, model, firmware and imei. A one-line answer
+    without keys (SIMCom: ``SIM800 R14.18``) is the model.
+    """
+    found: dict[str, str] = {}
+    for response in lines:
+        key, colon, value = response.text.partition(":")
+        field = _ATI_KEYS.get(key.strip().lower()) if colon else None
+        if field is not None and value.strip():
+            found.setdefault(field, value.strip())
+    if not found and lines and lines[0].text.strip():
+        found["model"] = lines[0].text.strip()
+    return found
+
+
+def _stored_message(
+    command: str, response: Response, storage: str, *, index_field: bool
+) -> StoredMessage:
+    line = response.text
+    fields = _fields(command, line)
+    # <index>,<stat>,[<alpha>],<length>: a few firmwares drop the empty <alpha> and its comma.
+    minimum = 3 if index_field else 2
+    if len(fields) < minimum:
+        raise MalformedResponse(command, line, f"expected at least {minimum} fields")
+    index = _int(command, line, fields[0]) if index_field else -1
+    stat = _int(command, line, fields[1 if index_field else 0])
+    try:
+        status = MessageStatus(stat)
+    except ValueError:
+        raise MalformedResponse(command, line, f"unknown message status {stat}") from None
+    if response.pdu is None:
+        raise MalformedResponse(command, line, "no PDU line after the header")
+    if len(response.pdu) % 2:
+        raise MalformedResponse(command, response.pdu, "odd number of hex digits in the PDU")
+    return StoredMessage(storage, index, status, bytes.fromhex(response.pdu))
+
+
+def _line(command: str, lines: Sequence[Response], prefix: str) -> str:
+    for response in lines:
+        if _name(response.text) == prefix:
+            return response.text
+    seen = "; ".join(response.text for response in lines) or "nothing"
+    raise MalformedResponse(command, seen, f"no {prefix} line")
+
+
+def _name(text: str) -> str:
+    return text.partition(":")[0].strip().upper()
+
+
+def _fields(command: str, line: str) -> list[str]:
+    """The comma-separated fields after the colon; quoted ones keep their quotes."""
+    body = line.partition(":")[2]
+    fields: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for char in body:
+        if char == '"':
+            quoted = not quoted
+        if char == "," and not quoted:
+            fields.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+    if quoted:
+        raise MalformedResponse(command, line, "unterminated quoted field")
+    fields.append("".join(current).strip())
+    return fields
+
+
+def _unquote(field: str) -> str:
+    if len(field) >= 2 and field[0] == field[-1] == '"':
+        return field[1:-1]
+    return field
+
+
+def _int(command: str, line: str, field: str) -> int:
+    text = _unquote(field)
+    if not text.isascii() or not text.isdigit():
+        raise MalformedResponse(command, line, f"{field!r} is not a number")
+    return int(text)
+
+
+def _from_ucs2_hex(value: str) -> str:
+    """A number some firmwares return as UCS-2 hex after AT+CSCS="UCS2" ("002B0033...")."""
+    if len(value) < 8 or len(value) % 4 or not re.fullmatch(r"[0-9A-Fa-f]+", value):
+        return value
+    decoded = bytes.fromhex(value).decode("utf-16-be", errors="replace")
+    return decoded if re.fullmatch(r"\+?[0-9]+", decoded) else value
