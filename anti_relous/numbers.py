@@ -82,7 +82,7 @@ def normalise_prefix(raw: str, default_region: str) -> str | None:
 
 
 def mask(number: str) -> str:
-    """Hide the middle of a phone number for logs at INFO: ``+33612345678`` -> ``+336•••••78``.
+    """Hide the middle of a phone number for logs at INFO: ``+33612345678`` -> ``+336••••••78``.
 
     Alphanumeric senders are company names and short codes are services, not people: they are
     shown as they are.

@@ -78,6 +78,8 @@ class ReceivedPart:
     decoded: DecodedPart | None = None
     #: Why decoding failed, when ``kind`` is UNDECODABLE.
     error: str | None = None
+    #: Listed as REC UNREAD: it arrived after our previous listing (which marked the others read).
+    unread: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,10 @@ class InboundSms:
     text: str
     received_at: datetime
     parts: int = 1
+    #: False for a long SMS released after the multipart timeout with parts missing.
     complete: bool = True
+    #: True for a PDU that could not be decoded: kept as evidence, never answered.
+    undecodable: bool = False
 
 
 @dataclass(frozen=True)

@@ -196,16 +196,18 @@ def decode_submit(pdu: bytes) -> DecodedSubmit:
     )
 
 
-def decode_stored(storage: str, index: int, pdu: bytes) -> ReceivedPart:
+def decode_stored(storage: str, index: int, pdu: bytes, *, unread: bool = False) -> ReceivedPart:
     """Classify and decode a PDU read from the SIM; never raises (a bad PDU is UNDECODABLE)."""
     try:
         tpdu_start = _tpdu_start(pdu)
         if pdu[tpdu_start] & 0x03 == _MTI_STATUS_REPORT:
-            return ReceivedPart(storage, index, pdu, PartKind.STATUS_REPORT)
+            return ReceivedPart(storage, index, pdu, PartKind.STATUS_REPORT, unread=unread)
         decoded = decode_deliver(pdu)
     except PduError as error:
-        return ReceivedPart(storage, index, pdu, PartKind.UNDECODABLE, error=str(error))
-    return ReceivedPart(storage, index, pdu, PartKind.DELIVER, decoded=decoded)
+        return ReceivedPart(
+            storage, index, pdu, PartKind.UNDECODABLE, error=str(error), unread=unread
+        )
+    return ReceivedPart(storage, index, pdu, PartKind.DELIVER, decoded=decoded, unread=unread)
 
 
 def _encode(text: str, *, reference: int, ucs2: bool | None = None) -> list[dict[str, Any]]:

@@ -1,0 +1,251 @@
+"""The SHA-256 evidence chain over inbound messages: append, verify, purge texts, export.
+
+Each message row's ``chain_hash`` is SHA-256 of the previous row's hash and the row's canonical
+content. The content holds hashes of the text and of every raw PDU rather than the bytes
+themselves, so erasing texts after the retention period leaves the chain verifiable, while a
+text that is still present must match its hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from anti_relous.store.db import Database, from_db, to_db
+
+GENESIS_HASH = "0" * 64
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex SHA-256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def text_hash(text: str | None) -> str | None:
+    """The hash recorded for a message text (None for messages without text)."""
+    return None if text is None else sha256_hex(text.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class ChainFields:
+    """The content of a message row that the chain covers."""
+
+    received_at: str
+    kind: str
+    sender_raw: str | None
+    sender: str | None
+    smsc_time: str | None
+    parts: int
+    parts_expected: int
+    text_sha256: str | None
+    part_hashes: tuple[str, ...]
+
+
+def canonical(message_id: int, fields: ChainFields) -> bytes:
+    """Stable bytes for hashing: sorted-key compact JSON, UTF-8."""
+    document = {
+        "id": message_id,
+        "received_at": fields.received_at,
+        "kind": fields.kind,
+        "sender_raw": fields.sender_raw,
+        "sender": fields.sender,
+        "smsc_time": fields.smsc_time,
+        "parts": fields.parts,
+        "parts_expected": fields.parts_expected,
+        "text_sha256": fields.text_sha256,
+        "part_hashes": list(fields.part_hashes),
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def chain_hash(prev_hash: str, message_id: int, fields: ChainFields) -> str:
+    """The hash linking a row to its predecessor."""
+    return sha256_hex(prev_hash.encode("ascii") + b"\n" + canonical(message_id, fields))
+
+
+def append(conn: sqlite3.Connection, fields: ChainFields, extra: dict[str, object]) -> int:
+    """Insert a message row at the end of the chain; ``extra`` fills the non-chained columns.
+
+    Must run inside the caller's write transaction, which serialises appends.
+    """
+    row = conn.execute("SELECT id, chain_hash FROM messages ORDER BY id DESC LIMIT 1").fetchone()
+    prev_id, prev_hash = (row[0], row[1]) if row else (0, GENESIS_HASH)
+    message_id = prev_id + 1
+    columns = {
+        "id": message_id,
+        "received_at": fields.received_at,
+        "kind": fields.kind,
+        "sender_raw": fields.sender_raw,
+        "sender": fields.sender,
+        "smsc_time": fields.smsc_time,
+        "parts": fields.parts,
+        "parts_expected": fields.parts_expected,
+        "text_sha256": fields.text_sha256,
+        "prev_hash": prev_hash,
+        "chain_hash": chain_hash(prev_hash, message_id, fields),
+        **extra,
+    }
+    names = ", ".join(columns)
+    marks = ", ".join("?" for _ in columns)
+    conn.execute(f"INSERT INTO messages ({names}) VALUES ({marks})", tuple(columns.values()))
+    return message_id
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of a chain check: ``ok``, or the first broken message and why."""
+
+    ok: bool
+    checked: int
+    head_hash: str
+    broken_id: int | None = None
+    problem: str | None = None
+
+
+class Evidence:
+    """Verification, retention purge and export of the evidence chain."""
+
+    def __init__(self, db: Database):
+        self._db = db
+
+    def verify(self, progress: Callable[[int], None] | None = None) -> VerifyResult:
+        """Recompute every link; stop at the first row that does not match."""
+        prev_hash = GENESIS_HASH
+        checked = 0
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT id, received_at, kind, sender_raw, sender, smsc_time, parts,"
+                " parts_expected, text, text_sha256, prev_hash, chain_hash"
+                " FROM messages ORDER BY id"
+            )
+            for row in rows:
+                problem = self._check_row(conn, row, prev_hash)
+                if problem:
+                    return VerifyResult(False, checked, prev_hash, row[0], problem)
+                prev_hash = row[11]
+                checked += 1
+                if progress and checked % 10_000 == 0:
+                    progress(checked)
+        return VerifyResult(True, checked, prev_hash)
+
+    @staticmethod
+    def _check_row(conn: sqlite3.Connection, row: sqlite3.Row, prev_hash: str) -> str | None:
+        (message_id, received_at, kind, sender_raw, sender, smsc_time, parts, expected, text,
+         text_sha, stored_prev, stored_hash) = row  # fmt: skip
+        if stored_prev != prev_hash:
+            return "its link to the previous message is broken (a message was removed or reordered)"
+        if text is not None and text_hash(text) != text_sha:
+            return "its text does not match the recorded hash (the text was altered)"
+        part_rows = conn.execute(
+            "SELECT pdu, pdu_sha256 FROM inbound_parts WHERE message_id = ?"
+            " ORDER BY concat_seq, id",
+            (message_id,),
+        ).fetchall()
+        for pdu, pdu_sha in part_rows:
+            if pdu is not None and sha256_hex(pdu) != pdu_sha:
+                return "a raw PDU does not match its recorded hash (the PDU was altered)"
+        fields = ChainFields(
+            received_at, kind, sender_raw, sender, smsc_time, parts, expected, text_sha,
+            tuple(pdu_sha for _, pdu_sha in part_rows),
+        )  # fmt: skip
+        if chain_hash(prev_hash, message_id, fields) != stored_hash:
+            return "its content does not match its chain hash (sender, date or parts altered)"
+        return None
+
+    def purge(self, now: datetime, retention: timedelta) -> int:
+        """Erase texts and raw PDUs of messages received before ``now - retention``.
+
+        Dates, senders, hashes and decisions stay. Returns how many messages were purged.
+        A zero retention keeps everything.
+        """
+        if retention <= timedelta(0):
+            return 0
+        cutoff = to_db(now - retention)
+        with self._db.atomic() as conn:
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM messages WHERE received_at < ? AND purged_at IS NULL",
+                    (cutoff,),
+                )
+            ]
+            for start in range(0, len(ids), 500):
+                batch = ids[start : start + 500]
+                marks = ",".join("?" * len(batch))
+                conn.execute(
+                    f"UPDATE messages SET text = NULL, purged_at = ? WHERE id IN ({marks})",
+                    (to_db(now), *batch),
+                )
+                conn.execute(
+                    "UPDATE inbound_parts SET text = NULL, pdu = NULL"
+                    f" WHERE message_id IN ({marks})",
+                    batch,
+                )
+        return len(ids)
+
+    def export(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        sender: str | None = None,
+    ) -> Iterator[dict[str, object]]:
+        """One record per message with every field, its decision, its PDUs and its chain hashes."""
+        clauses, params = [], []
+        if since is not None:
+            clauses.append("m.received_at >= ?")
+            params.append(to_db(since))
+        if until is not None:
+            clauses.append("m.received_at < ?")
+            params.append(to_db(until))
+        if sender is not None:
+            clauses.append("m.sender = ?")
+            params.append(sender)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        query = (
+            "SELECT m.id, m.received_at, m.kind, m.sender_raw, m.sender, m.sender_kind,"
+            " m.sender_region, m.smsc_time, m.parts, m.parts_expected, m.text, m.text_sha256,"
+            " m.purged_at, m.prev_hash, m.chain_hash, d.reply, d.reason, d.detail, d.decided_at"
+            f" FROM messages m LEFT JOIN decisions d ON d.message_id = m.id {where}"
+            " ORDER BY m.id"
+        )
+        with self._db.reading() as conn:
+            for row in conn.execute(query, params):
+                pdus = conn.execute(
+                    "SELECT pdu, pdu_sha256, error FROM inbound_parts WHERE message_id = ?"
+                    " ORDER BY concat_seq, id",
+                    (row[0],),
+                ).fetchall()
+                yield {
+                    "id": row[0],
+                    "received_at": _iso(row[1]),
+                    "kind": row[2],
+                    "sender_raw": row[3],
+                    "sender": row[4],
+                    "sender_kind": row[5],
+                    "sender_region": row[6],
+                    "smsc_time": row[7],
+                    "parts": row[8],
+                    "parts_expected": row[9],
+                    "text": row[10],
+                    "text_sha256": row[11],
+                    "purged_at": _iso(row[12]),
+                    "decision": row[16],
+                    "replied": None if row[15] is None else bool(row[15]),
+                    "decision_detail": row[17],
+                    "decided_at": _iso(row[18]),
+                    "pdus": [p[0].hex() if p[0] is not None else None for p in pdus],
+                    "pdu_sha256": [p[1] for p in pdus],
+                    "decode_error": next((p[2] for p in pdus if p[2]), None),
+                    "prev_hash": row[13],
+                    "chain_hash": row[14],
+                }
+
+
+def _iso(text: str | None) -> str | None:
+    moment = from_db(text)
+    return moment.isoformat() if moment else None

@@ -1,0 +1,287 @@
+"""Durable, idempotent ingest of SIM parts; multipart assembly; the queue of undecided messages."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from anti_relous.numbers import classify
+from anti_relous.sms import InboundSms, NumberKind, PartKind, PhoneNumber, ReceivedPart
+from anti_relous.store import evidence
+from anti_relous.store.db import Database, from_db, to_db
+
+
+@dataclass
+class IngestResult:
+    """What one ingest did. Every index listed here is committed and may be deleted from the SIM."""
+
+    #: (storage, index) of every part now safely stored, new or seen before.
+    committed: list[tuple[str, int]] = field(default_factory=list)
+    new_parts: int = 0
+    #: Parts already committed by an earlier poll (a crash before their delete).
+    already_stored: int = 0
+    new_messages: int = 0
+    undecodable: int = 0
+
+
+class Inbound:
+    """Inbound parts and messages."""
+
+    def __init__(self, db: Database):
+        self._db = db
+
+    def ingest(
+        self, parts: Iterable[ReceivedPart], now: datetime, default_region: str
+    ) -> IngestResult:
+        """Store a poll's parts in one durable transaction (DESIGN invariants 1, 2, 5, 6).
+
+        ``parts`` must be the complete listing of the storages it covers: pending records of
+        slots absent from it are cleared, since those messages are gone from the SIM.
+        """
+        parts = list(parts)
+        result = IngestResult()
+        received_at = to_db(now)
+        with self._db.atomic(durable=True) as conn:
+            self._forget_vanished(conn, parts)
+            for part in parts:
+                digest = evidence.sha256_hex(part.pdu)
+                pending = conn.execute(
+                    "SELECT pdu_sha256 FROM sim_pending WHERE sim_storage = ? AND sim_index = ?",
+                    (part.storage, part.index),
+                ).fetchone()
+                # Our own listing marked the committed part read, so the same bytes in the same
+                # slot but unread are a new, identical SMS (a bot repeating itself), not a re-read.
+                if pending is not None and pending[0] == digest and not part.unread:
+                    result.already_stored += 1
+                    result.committed.append((part.storage, part.index))
+                    continue
+                part_id = self._insert_part(conn, part, digest, received_at)
+                conn.execute(
+                    "INSERT OR REPLACE INTO sim_pending VALUES (?, ?, ?, ?)",
+                    (part.storage, part.index, digest, part_id),
+                )
+                result.new_parts += 1
+                result.committed.append((part.storage, part.index))
+                if part.kind is PartKind.UNDECODABLE:
+                    result.undecodable += 1
+                message_id = self._place(conn, part, part_id, default_region)
+                if message_id is not None:
+                    result.new_messages += 1
+        return result
+
+    def confirm_deleted(self, slots: Iterable[tuple[str, int]]) -> None:
+        """The SIM confirmed these slots deleted: they are no longer pending."""
+        with self._db.atomic() as conn:
+            conn.executemany(
+                "DELETE FROM sim_pending WHERE sim_storage = ? AND sim_index = ?", list(slots)
+            )
+
+    def release_incomplete(self, now: datetime, timeout: timedelta, default_region: str) -> int:
+        """Turn multipart groups older than ``timeout`` into incomplete messages (never drop)."""
+        cutoff = to_db(now - timeout)
+        released = 0
+        with self._db.atomic() as conn:
+            groups = conn.execute(
+                "SELECT group_id FROM inbound_parts WHERE message_id IS NULL"
+                " AND concat_total IS NOT NULL GROUP BY group_id HAVING min(received_at) < ?",
+                (cutoff,),
+            ).fetchall()
+            for (group_id,) in groups:
+                self._assemble(conn, group_id, default_region, complete=False)
+                released += 1
+        return released
+
+    def undecided(self, limit: int = 1000) -> list[InboundSms]:
+        """Messages stored but not yet decided, oldest first."""
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT m.id, m.kind, m.sender_raw, m.sender_e164, m.sender_kind,"
+                " m.sender_region, m.text, m.received_at, m.parts, m.parts_expected"
+                " FROM undecided u JOIN messages m ON m.id = u.message_id ORDER BY u.message_id"
+                " LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [
+            InboundSms(
+                id=row[0],
+                sender=PhoneNumber(
+                    raw=row[2] or "",
+                    kind=NumberKind(row[4]) if row[4] else NumberKind.INVALID,
+                    e164=row[3],
+                    region=row[5],
+                ),
+                text=row[6] or "",
+                received_at=from_db(row[7]),  # type: ignore[arg-type]
+                parts=row[8],
+                complete=row[1] != "incomplete",
+                undecodable=row[1] == "undecodable",
+            )
+            for row in rows
+        ]
+
+    def pending_slots(self) -> int:
+        """Parts committed but not yet confirmed deleted from the SIM."""
+        with self._db.reading() as conn:
+            count: int = conn.execute("SELECT count(*) FROM sim_pending").fetchone()[0]
+        return count
+
+    @staticmethod
+    def _forget_vanished(conn: sqlite3.Connection, parts: list[ReceivedPart]) -> None:
+        listed = {(p.storage, p.index) for p in parts}
+        storages = {p.storage for p in parts} or {
+            r[0] for r in conn.execute("SELECT DISTINCT sim_storage FROM sim_pending")
+        }
+        for storage in storages:
+            for (index,) in conn.execute(
+                "SELECT sim_index FROM sim_pending WHERE sim_storage = ?", (storage,)
+            ).fetchall():
+                if (storage, index) not in listed:
+                    conn.execute(
+                        "DELETE FROM sim_pending WHERE sim_storage = ? AND sim_index = ?",
+                        (storage, index),
+                    )
+
+    @staticmethod
+    def _insert_part(
+        conn: sqlite3.Connection, part: ReceivedPart, digest: str, received_at: str
+    ) -> int:
+        decoded = part.decoded
+        concat = decoded.concat if decoded else None
+        cursor = conn.execute(
+            "INSERT INTO inbound_parts (received_at, sim_storage, sim_index, pdu, pdu_sha256,"
+            " kind, error, sender_raw, smsc_time, coding, text, concat_ref, concat_bits,"
+            " concat_total, concat_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                received_at,
+                part.storage,
+                part.index,
+                part.pdu,
+                digest,
+                part.kind.value,
+                part.error,
+                decoded.sender if decoded else None,
+                decoded.smsc_time.isoformat() if decoded and decoded.smsc_time else None,
+                decoded.coding if decoded else None,
+                decoded.text if decoded else None,
+                concat.reference if concat else None,
+                concat.reference_bits if concat else None,
+                concat.total if concat else None,
+                concat.sequence if concat else None,
+            ),
+        )
+        return int(cursor.lastrowid)  # type: ignore[arg-type]
+
+    def _place(
+        self, conn: sqlite3.Connection, part: ReceivedPart, part_id: int, default_region: str
+    ) -> int | None:
+        """Make a message of the part now, or file it in its multipart group."""
+        if part.kind is PartKind.STATUS_REPORT:
+            return None  # we never ask for delivery reports; kept as a part, not a message
+        if part.kind is PartKind.UNDECODABLE:
+            return self._append_message(conn, [part_id], "undecodable", default_region, 1)
+        assert part.decoded is not None
+        concat = part.decoded.concat
+        if concat is None or concat.total == 1:
+            return self._append_message(conn, [part_id], "sms", default_region, 1)
+        group_id = self._open_group(conn, part, part_id)
+        conn.execute("UPDATE inbound_parts SET group_id = ? WHERE id = ?", (group_id, part_id))
+        present = conn.execute(
+            "SELECT count(*) FROM inbound_parts WHERE group_id = ? AND message_id IS NULL",
+            (group_id,),
+        ).fetchone()[0]
+        if present == concat.total:
+            return self._assemble(conn, group_id, default_region, complete=True)
+        return None
+
+    @staticmethod
+    def _open_group(conn: sqlite3.Connection, part: ReceivedPart, part_id: int) -> int:
+        """The oldest open group of the same long SMS still missing this part, or a new one."""
+        assert part.decoded is not None and part.decoded.concat is not None
+        concat = part.decoded.concat
+        row = conn.execute(
+            "SELECT group_id FROM inbound_parts"
+            " WHERE message_id IS NULL AND concat_total IS NOT NULL AND sender_raw = ?"
+            " AND concat_ref = ? AND concat_total = ? AND concat_bits = ? AND id != ?"
+            " GROUP BY group_id HAVING sum(concat_seq = ?) = 0 ORDER BY group_id LIMIT 1",
+            (
+                part.decoded.sender,
+                concat.reference,
+                concat.total,
+                concat.reference_bits,
+                part_id,
+                concat.sequence,
+            ),
+        ).fetchone()
+        return int(row[0]) if row else part_id
+
+    def _assemble(
+        self, conn: sqlite3.Connection, group_id: int, default_region: str, *, complete: bool
+    ) -> int:
+        rows = conn.execute(
+            "SELECT id, text, concat_seq, concat_total FROM inbound_parts"
+            " WHERE group_id = ? AND message_id IS NULL ORDER BY concat_seq, id",
+            (group_id,),
+        ).fetchall()
+        total = rows[0][3]
+        if complete:
+            text = "".join(r[1] or "" for r in rows)
+        else:
+            by_seq = {r[2]: r[1] or "" for r in rows}
+            text = "".join(
+                by_seq.get(seq, f"[part {seq}/{total} missing]") for seq in range(1, total + 1)
+            )
+        kind = "sms" if complete else "incomplete"
+        return self._append_message(
+            conn, [r[0] for r in rows], kind, default_region, total, text=text
+        )
+
+    @staticmethod
+    def _append_message(
+        conn: sqlite3.Connection,
+        part_ids: list[int],
+        kind: str,
+        default_region: str,
+        parts_expected: int,
+        *,
+        text: str | None = None,
+    ) -> int:
+        marks = ",".join("?" * len(part_ids))
+        rows = conn.execute(
+            f"SELECT received_at, sender_raw, smsc_time, text, pdu_sha256 FROM inbound_parts"
+            f" WHERE id IN ({marks}) ORDER BY concat_seq, id",
+            part_ids,
+        ).fetchall()
+        first = rows[0]
+        sender_raw = first[1]
+        if text is None:
+            text = first[3]
+        number = classify(sender_raw, default_region) if sender_raw is not None else None
+        fields = evidence.ChainFields(
+            received_at=min(r[0] for r in rows),
+            kind=kind,
+            sender_raw=sender_raw,
+            sender=number.key if number else None,
+            smsc_time=first[2],
+            parts=len(rows),
+            parts_expected=parts_expected,
+            text_sha256=evidence.text_hash(text),
+            part_hashes=tuple(r[4] for r in rows),
+        )
+        message_id = evidence.append(
+            conn,
+            fields,
+            {
+                "sender_e164": number.e164 if number else None,
+                "sender_kind": number.kind.value if number else None,
+                "sender_region": number.region if number else None,
+                "text": text,
+            },
+        )
+        conn.execute(
+            f"UPDATE inbound_parts SET message_id = ? WHERE id IN ({marks})",
+            (message_id, *part_ids),
+        )
+        conn.execute("INSERT INTO undecided (message_id) VALUES (?)", (message_id,))
+        return message_id

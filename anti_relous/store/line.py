@@ -1,0 +1,240 @@
+"""The line's switches and memory: pause, flood mode, blocks, the event log and daemon state."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from anti_relous.policy import Block, LineState
+from anti_relous.store.db import Database, from_db, to_db
+
+
+@dataclass(frozen=True)
+class BlockRow:
+    """A block as listed for operators."""
+
+    id: int
+    target: str
+    is_prefix: bool
+    created_at: datetime
+    until: datetime | None
+    reason: str
+    automatic: bool
+
+    def as_policy_block(self) -> Block:
+        """The view the policy needs."""
+        return Block(self.target, self.is_prefix, self.until, self.reason, self.automatic)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of the event log."""
+
+    at: datetime
+    kind: str
+    detail: str
+
+
+_BLOCK_COLUMNS = "id, target, is_prefix, created_at, until, reason, automatic"
+
+
+def _block(row: sqlite3.Row | tuple[Any, ...]) -> BlockRow:
+    return BlockRow(
+        id=row[0],
+        target=row[1],
+        is_prefix=bool(row[2]),
+        created_at=from_db(row[3]),  # type: ignore[arg-type]
+        until=from_db(row[4]),
+        reason=row[5],
+        automatic=bool(row[6]),
+    )
+
+
+class Line:
+    """Reads and changes the line's state; every change is also an event."""
+
+    def __init__(self, db: Database):
+        self._db = db
+
+    def state(self) -> LineState:
+        """The switches as stored."""
+        with self._db.reading() as conn:
+            return read_state(conn)
+
+    def pause(self, now: datetime, until: datetime | None, reason: str | None) -> None:
+        """Stop replying (inbound SMS are still recorded) until ``resume`` or ``until``."""
+        with self._db.atomic() as conn:
+            conn.execute(
+                "UPDATE line_state SET paused = 1, paused_at = ?, paused_until = ?,"
+                " pause_reason = ? WHERE id = 1",
+                (to_db(now), to_db(until) if until else None, reason),
+            )
+            until_text = f" until {until.isoformat()}" if until else ""
+            log_event(conn, now, "paused", f"line paused{until_text}: {reason or 'no reason'}")
+
+    def resume(self, now: datetime) -> bool:
+        """Reply again. Returns False if the line was not paused."""
+        with self._db.atomic() as conn:
+            was_paused = read_state(conn).is_paused(now)
+            conn.execute(
+                "UPDATE line_state SET paused = 0, paused_until = NULL, pause_reason = NULL"
+                " WHERE id = 1"
+            )
+            if was_paused:
+                log_event(conn, now, "resumed", "line resumed")
+        return was_paused
+
+    def end_flood(self, now: datetime, detail: str) -> None:
+        """Leave flood mode (housekeeping, when the rate stayed low for the cooldown)."""
+        with self._db.atomic() as conn:
+            set_flood(conn, now, None)
+            log_event(conn, now, "flood_end", detail)
+
+    def block(
+        self,
+        now: datetime,
+        target: str,
+        *,
+        is_prefix: bool,
+        until: datetime | None,
+        reason: str,
+        automatic: bool = False,
+    ) -> int:
+        """Block a number (E.164 or raw sender) or a prefix; returns the block's id."""
+        with self._db.atomic() as conn:
+            return add_block(conn, now, target, is_prefix, until, reason, automatic)
+
+    def unblock(self, now: datetime, target: str) -> int:
+        """Lift every active block on ``target``; returns how many were lifted."""
+        with self._db.atomic() as conn:
+            cursor = conn.execute(
+                "UPDATE blocks SET removed_at = ? WHERE target = ? AND removed_at IS NULL",
+                (to_db(now), target),
+            )
+            if cursor.rowcount:
+                log_event(conn, now, "unblocked", f"{target} unblocked")
+            return cursor.rowcount
+
+    def blocks(self, now: datetime, *, include_expired: bool = False) -> list[BlockRow]:
+        """Blocks in force (or all not lifted, with ``include_expired``), newest first."""
+        query = f"SELECT {_BLOCK_COLUMNS} FROM blocks WHERE removed_at IS NULL"
+        params: tuple[str, ...] = ()
+        if not include_expired:
+            query += " AND (until IS NULL OR until > ?)"
+            params = (to_db(now),)
+        with self._db.reading() as conn:
+            return [_block(r) for r in conn.execute(query + " ORDER BY id DESC", params)]
+
+    def events(self, since: datetime | None = None, limit: int = 100) -> list[Event]:
+        """Recent events, newest first."""
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT at, kind, detail FROM events WHERE at >= ? ORDER BY id DESC LIMIT ?",
+                (to_db(since) if since else "", limit),
+            ).fetchall()
+        return [Event(from_db(r[0]), r[1], r[2]) for r in rows]  # type: ignore[arg-type]
+
+    def log(self, now: datetime, kind: str, detail: str) -> None:
+        """Record an event outside any other change."""
+        with self._db.atomic() as conn:
+            log_event(conn, now, kind, detail)
+
+    def put_daemon_state(self, now: datetime, key: str, value: Any) -> None:
+        """Publish what the daemon sees (modem health, its state) for `anti-relous status`."""
+        with self._db.atomic() as conn:
+            conn.execute(
+                "INSERT INTO daemon_state (key, value, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+                " updated_at = excluded.updated_at",
+                (key, json.dumps(value), to_db(now)),
+            )
+
+    def daemon_state(self, key: str) -> tuple[Any, datetime] | None:
+        """A published value and when it was published, or None."""
+        with self._db.reading() as conn:
+            row = conn.execute(
+                "SELECT value, updated_at FROM daemon_state WHERE key = ?", (key,)
+            ).fetchone()
+        if row is None:
+            return None
+        return json.loads(row[0]), from_db(row[1])  # type: ignore[return-value]
+
+
+def read_state(conn: sqlite3.Connection) -> LineState:
+    """The line_state row as the policy's LineState."""
+    row = conn.execute(
+        "SELECT paused, paused_until, pause_reason, flood_since, flood_last_above, last_alert_at"
+        " FROM line_state WHERE id = 1"
+    ).fetchone()
+    return LineState(
+        paused=bool(row[0]),
+        paused_until=from_db(row[1]),
+        pause_reason=row[2],
+        flood_since=from_db(row[3]),
+        flood_last_above=from_db(row[4]),
+        last_alert_at=from_db(row[5]),
+    )
+
+
+def set_flood(conn: sqlite3.Connection, now: datetime, since: datetime | None) -> None:
+    """Enter (``since`` given) or leave (None) flood mode."""
+    if since is None:
+        conn.execute(
+            "UPDATE line_state SET flood_since = NULL, flood_last_above = NULL WHERE id = 1"
+        )
+    else:
+        conn.execute(
+            "UPDATE line_state SET flood_since = ?, flood_last_above = ? WHERE id = 1",
+            (to_db(since), to_db(now)),
+        )
+
+
+def active_block(conn: sqlite3.Connection, sender: str, now: datetime) -> Block | None:
+    """The longest-lasting active block matching ``sender`` exactly or by prefix."""
+    at = to_db(now)
+    order = " ORDER BY until IS NULL DESC, until DESC LIMIT 1"
+    row = conn.execute(
+        f"SELECT {_BLOCK_COLUMNS} FROM blocks WHERE target = ? AND is_prefix = 0"
+        f" AND removed_at IS NULL AND (until IS NULL OR until > ?){order}",
+        (sender, at),
+    ).fetchone()
+    if row is None:
+        row = conn.execute(
+            f"SELECT {_BLOCK_COLUMNS} FROM blocks WHERE is_prefix = 1"
+            " AND removed_at IS NULL AND (until IS NULL OR until > ?)"
+            f" AND substr(?, 1, length(target)) = target{order}",
+            (at, sender),
+        ).fetchone()
+    return _block(row).as_policy_block() if row else None
+
+
+def add_block(
+    conn: sqlite3.Connection,
+    now: datetime,
+    target: str,
+    is_prefix: bool,
+    until: datetime | None,
+    reason: str,
+    automatic: bool,
+) -> int:
+    """Insert a block and log it."""
+    cursor = conn.execute(
+        "INSERT INTO blocks (target, is_prefix, created_at, until, reason, automatic)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (target, int(is_prefix), to_db(now), to_db(until) if until else None, reason, automatic),
+    )
+    how = "automatic" if automatic else "manual"
+    what = "prefix" if is_prefix else "number"
+    until_text = until.isoformat() if until else "no end"
+    log_event(conn, now, "blocked", f"{how} block of {what} {target} until {until_text}: {reason}")
+    return int(cursor.lastrowid)  # type: ignore[arg-type]
+
+
+def log_event(conn: sqlite3.Connection, now: datetime, kind: str, detail: str) -> None:
+    """Append to the event log inside the caller's transaction."""
+    conn.execute(
+        "INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)", (to_db(now), kind, detail)
+    )

@@ -1,0 +1,179 @@
+"""Ordered schema migrations on PRAGMA user_version; each step and its version bump are atomic."""
+
+from __future__ import annotations
+
+import sqlite3
+
+# Each entry moves the schema from version i to i + 1. Statements, not scripts: executescript()
+# commits on its own, which would break the atomicity of a step.
+MIGRATIONS: list[list[str]] = [
+    [
+        # Every PDU read from the SIM, decoded or not. pdu and text become NULL after retention;
+        # pdu_sha256 stays for the evidence chain.
+        """CREATE TABLE inbound_parts (
+            id INTEGER PRIMARY KEY,
+            received_at TEXT NOT NULL,
+            sim_storage TEXT NOT NULL,
+            sim_index INTEGER NOT NULL,
+            pdu BLOB,
+            pdu_sha256 TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('deliver', 'status_report', 'undecodable')),
+            error TEXT,
+            sender_raw TEXT,
+            smsc_time TEXT,
+            coding TEXT,
+            text TEXT,
+            concat_ref INTEGER,
+            concat_bits INTEGER,
+            concat_total INTEGER,
+            concat_seq INTEGER,
+            group_id INTEGER,
+            message_id INTEGER REFERENCES messages(id)
+        )""",
+        """CREATE INDEX inbound_parts_open_groups
+            ON inbound_parts(sender_raw, concat_ref, concat_total)
+            WHERE message_id IS NULL AND concat_total IS NOT NULL""",
+        "CREATE INDEX inbound_parts_message ON inbound_parts(message_id)",
+        # DESIGN invariant 2: parts committed but not yet confirmed deleted from the SIM. A re-read
+        # of the same slot with the same bytes is the same part; anything else is new.
+        """CREATE TABLE sim_pending (
+            sim_storage TEXT NOT NULL,
+            sim_index INTEGER NOT NULL,
+            pdu_sha256 TEXT NOT NULL,
+            part_id INTEGER NOT NULL REFERENCES inbound_parts(id),
+            PRIMARY KEY (sim_storage, sim_index)
+        ) WITHOUT ROWID""",
+        # Logical messages, in evidence-chain order. text becomes NULL after retention;
+        # text_sha256 and the chain stay verifiable.
+        """CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            received_at TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('sms', 'incomplete', 'undecodable')),
+            sender_raw TEXT,
+            sender TEXT,
+            sender_e164 TEXT,
+            sender_kind TEXT,
+            sender_region TEXT,
+            smsc_time TEXT,
+            parts INTEGER NOT NULL,
+            parts_expected INTEGER NOT NULL,
+            text TEXT,
+            text_sha256 TEXT,
+            purged_at TEXT,
+            prev_hash TEXT NOT NULL,
+            chain_hash TEXT NOT NULL
+        )""",
+        "CREATE INDEX messages_sender_time ON messages(sender, received_at)",
+        "CREATE INDEX messages_time ON messages(received_at)",
+        # Messages awaiting their decision: a queue, so finding them never scans the history.
+        "CREATE TABLE undecided (message_id INTEGER PRIMARY KEY REFERENCES messages(id))",
+        """CREATE TABLE decisions (
+            message_id INTEGER PRIMARY KEY REFERENCES messages(id),
+            decided_at TEXT NOT NULL,
+            reply INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            detail TEXT NOT NULL
+        )""",
+        "CREATE INDEX decisions_time ON decisions(decided_at)",
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('reply', 'alert', 'manual')),
+            message_id INTEGER REFERENCES messages(id),
+            recipient TEXT NOT NULL,
+            text TEXT NOT NULL,
+            parts INTEGER NOT NULL,
+            state TEXT NOT NULL
+                CHECK (state IN ('queued', 'sending', 'sent', 'failed', 'unknown')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            last_error TEXT,
+            message_refs TEXT,
+            updated_at TEXT NOT NULL,
+            sent_at TEXT
+        )""",
+        "CREATE INDEX outbox_state ON outbox(state, id)",
+        "CREATE INDEX outbox_recipient_time ON outbox(recipient, created_at)",
+        "CREATE INDEX outbox_time ON outbox(created_at)",
+        # DESIGN invariant 3: at most one reply per message, whatever happens.
+        "CREATE UNIQUE INDEX outbox_one_reply ON outbox(message_id) WHERE kind = 'reply'",
+        # Distinct recipients per calendar month (UTC), for the recipients_per_month cap.
+        """CREATE TABLE monthly_recipients (
+            month TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            PRIMARY KEY (month, recipient)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE blocks (
+            id INTEGER PRIMARY KEY,
+            target TEXT NOT NULL,
+            is_prefix INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            until TEXT,
+            reason TEXT NOT NULL,
+            automatic INTEGER NOT NULL,
+            removed_at TEXT
+        )""",
+        "CREATE INDEX blocks_active ON blocks(target) WHERE removed_at IS NULL",
+        """CREATE TABLE line_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            paused INTEGER NOT NULL DEFAULT 0,
+            paused_at TEXT,
+            paused_until TEXT,
+            pause_reason TEXT,
+            flood_since TEXT,
+            flood_last_above TEXT,
+            last_alert_at TEXT
+        )""",
+        "INSERT INTO line_state (id) VALUES (1)",
+        # What happened to the line, for operators and for the record.
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            detail TEXT NOT NULL
+        )""",
+        "CREATE INDEX events_time ON events(at)",
+        # What the daemon last saw (modem health, its state), for `anti-relous status`.
+        """CREATE TABLE daemon_state (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        ) WITHOUT ROWID""",
+    ],
+]
+
+LATEST_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The schema version recorded in the database header."""
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    return version
+
+
+def migrate(conn: sqlite3.Connection, migrations: list[list[str]] | None = None) -> int:
+    """Apply the missing steps, each in its own transaction with its version bump.
+
+    Returns the version reached. Raises sqlite3.Error from a failing step, whose transaction is
+    rolled back so the database stays at the previous version.
+    """
+    steps = MIGRATIONS if migrations is None else migrations
+    version = schema_version(conn)
+    while version < len(steps):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-read under the write lock: another process may have migrated meanwhile.
+            version = schema_version(conn)
+            if version >= len(steps):
+                conn.execute("COMMIT")
+                break
+            for statement in steps[version]:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        version += 1
+    return version

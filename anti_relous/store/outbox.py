@@ -1,0 +1,197 @@
+"""The outbox: replies, alerts and manual SMS, moving queued -> sending -> sent | failed | unknown.
+
+Replies are at most once (DESIGN invariant 4): a row is marked ``sending`` durably before the modem
+is asked to send, and a row found in ``sending`` after a crash becomes ``unknown``, never resent.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from anti_relous.store.db import Database, from_db, to_db
+from anti_relous.store.line import log_event
+
+STATES = ("queued", "sending", "sent", "failed", "unknown")
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One SMS to send (all its parts)."""
+
+    id: int
+    kind: str
+    recipient: str
+    text: str
+    parts: int
+    state: str
+    attempts: int
+    created_at: datetime
+    message_id: int | None = None
+    last_error: str | None = None
+    sent_at: datetime | None = None
+    message_refs: tuple[int, ...] = ()
+
+
+_COLUMNS = (
+    "id, kind, recipient, text, parts, state, attempts, created_at, message_id, last_error,"
+    " sent_at, message_refs"
+)
+
+
+def _item(row: tuple[object, ...]) -> OutboxItem:
+    refs = json.loads(row[11]) if row[11] else []  # type: ignore[arg-type]
+    return OutboxItem(
+        id=row[0],  # type: ignore[arg-type]
+        kind=row[1],  # type: ignore[arg-type]
+        recipient=row[2],  # type: ignore[arg-type]
+        text=row[3],  # type: ignore[arg-type]
+        parts=row[4],  # type: ignore[arg-type]
+        state=row[5],  # type: ignore[arg-type]
+        attempts=row[6],  # type: ignore[arg-type]
+        created_at=from_db(row[7]),  # type: ignore[arg-type]
+        message_id=row[8],  # type: ignore[arg-type]
+        last_error=row[9],  # type: ignore[arg-type]
+        sent_at=from_db(row[10]),  # type: ignore[arg-type]
+        message_refs=tuple(refs),
+    )
+
+
+def enqueue(
+    conn: sqlite3.Connection,
+    now: datetime,
+    kind: str,
+    recipient: str,
+    text: str,
+    parts: int,
+    message_id: int | None = None,
+) -> int:
+    """Queue an SMS inside the caller's transaction; it counts against the caps from now on."""
+    at = to_db(now)
+    cursor = conn.execute(
+        "INSERT INTO outbox (created_at, kind, message_id, recipient, text, parts, state,"
+        " updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)",
+        (at, kind, message_id, recipient, text, parts, at),
+    )
+    conn.execute(
+        "INSERT OR IGNORE INTO monthly_recipients (month, recipient) VALUES (?, ?)",
+        (month_key(now), recipient),
+    )
+    return int(cursor.lastrowid)  # type: ignore[arg-type]
+
+
+def month_key(now: datetime) -> str:
+    """The calendar month (UTC) the recipients cap counts in: ``"2026-11"``."""
+    return to_db(now)[:7]
+
+
+class Outbox:
+    """Queue operations for the sender job and the CLI."""
+
+    def __init__(self, db: Database):
+        self._db = db
+
+    def enqueue(self, now: datetime, kind: str, recipient: str, text: str, parts: int) -> int:
+        """Queue an alert or manual SMS in its own transaction."""
+        with self._db.atomic() as conn:
+            return enqueue(conn, now, kind, recipient, text, parts)
+
+    def next_due(self, now: datetime) -> OutboxItem | None:
+        """The oldest queued SMS whose retry time (if any) has come."""
+        with self._db.reading() as conn:
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM outbox WHERE state = 'queued'"
+                " AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT 1",
+                (to_db(now),),
+            ).fetchone()
+        return _item(row) if row else None
+
+    def mark_sending(self, item_id: int, now: datetime) -> None:
+        """Durably record that the modem is about to be asked: after a crash this is ``unknown``."""
+        with self._db.atomic(durable=True) as conn:
+            cursor = conn.execute(
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?"
+                " WHERE id = ? AND state = 'queued'",
+                (to_db(now), item_id),
+            )
+            if cursor.rowcount != 1:
+                raise ValueError(f"outbox row {item_id} is not queued")
+
+    def mark_sent(self, item_id: int, now: datetime, refs: list[int]) -> None:
+        """The modem accepted every part."""
+        self._finish(item_id, now, "sent", None, refs)
+
+    def mark_failed(self, item_id: int, now: datetime, error: str) -> None:
+        """Give up on this SMS; the error says why."""
+        self._finish(item_id, now, "failed", error, None)
+
+    def mark_unknown(self, item_id: int, now: datetime, error: str) -> None:
+        """Some parts may have left: never retry (at most once), keep the error."""
+        self._finish(item_id, now, "unknown", error, None)
+
+    def retry_later(self, item_id: int, now: datetime, at: datetime, error: str) -> None:
+        """Nothing left the modem: queue it again for ``at``."""
+        with self._db.atomic() as conn:
+            conn.execute(
+                "UPDATE outbox SET state = 'queued', next_attempt_at = ?, last_error = ?,"
+                " updated_at = ? WHERE id = ? AND state = 'sending'",
+                (to_db(at), error, to_db(now), item_id),
+            )
+
+    def recover_sending(self, now: datetime) -> int:
+        """At start-up: rows left in ``sending`` by a crash become ``unknown``."""
+        with self._db.atomic() as conn:
+            cursor = conn.execute(
+                "UPDATE outbox SET state = 'unknown', updated_at = ?,"
+                " last_error = 'interrupted while sending (crash or power loss)'"
+                " WHERE state = 'sending'",
+                (to_db(now),),
+            )
+            if cursor.rowcount:
+                log_event(
+                    conn,
+                    now,
+                    "send_interrupted",
+                    f"{cursor.rowcount} SMS were being sent at the last stop: marked unknown, "
+                    "not resent",
+                )
+            return cursor.rowcount
+
+    def queued_count(self) -> int:
+        """SMS waiting to be sent."""
+        with self._db.reading() as conn:
+            count: int = conn.execute(
+                "SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending')"
+            ).fetchone()[0]
+        return count
+
+    def items(self, *, state: str | None = None, limit: int = 50) -> list[OutboxItem]:
+        """Newest first, optionally only one state."""
+        query = f"SELECT {_COLUMNS} FROM outbox"
+        params: tuple[object, ...] = ()
+        if state is not None:
+            query += " WHERE state = ?"
+            params = (state,)
+        with self._db.reading() as conn:
+            rows = conn.execute(query + " ORDER BY id DESC LIMIT ?", (*params, limit)).fetchall()
+        return [_item(r) for r in rows]
+
+    def _finish(
+        self, item_id: int, now: datetime, state: str, error: str | None, refs: list[int] | None
+    ) -> None:
+        at = to_db(now)
+        with self._db.atomic() as conn:
+            conn.execute(
+                "UPDATE outbox SET state = ?, last_error = coalesce(?, last_error),"
+                " message_refs = ?, updated_at = ?, sent_at = ? WHERE id = ?",
+                (
+                    state,
+                    error,
+                    json.dumps(refs) if refs is not None else None,
+                    at,
+                    at if state == "sent" else None,
+                    item_id,
+                ),
+            )
