@@ -246,7 +246,10 @@ def test_header_without_pdu_comes_out_without_one():
     parser = AtParser()
     parser.begin("AT+CMGL=4", ("+CMGL",))
     events = parser.feed(b"+CMGL: 3,0,,36\r\nOK\r\n")
-    assert events == [Response("+CMGL: 3,0,,36"), Final(ResultKind.OK, text="OK")]
+    assert events == [
+        Response("+CMGL: 3,0,,36"),
+        Final(ResultKind.OK, text="OK", command="AT+CMGL=4"),
+    ]
 
 
 def test_cpin_ready_is_a_urc_unless_the_command_asks_for_cpin():
@@ -261,7 +264,9 @@ def test_no_carrier_is_final_only_while_a_command_runs():
     parser = AtParser()
     assert parser.feed(b"NO CARRIER\r\n") == [Urc("NO CARRIER", "NO CARRIER")]
     parser.begin("ATD123;")
-    assert parser.feed(b"NO CARRIER\r\n") == [Final(ResultKind.NO_CARRIER, text="NO CARRIER")]
+    assert parser.feed(b"NO CARRIER\r\n") == [
+        Final(ResultKind.NO_CARRIER, text="NO CARRIER", command="ATD123;")
+    ]
 
 
 def test_a_final_result_ends_the_command():
@@ -347,6 +352,14 @@ def test_garbage_before_a_line_is_counted_and_the_line_kept():
     events = parser.feed(b"\x00\xff\x1bOK\r\n")
     assert events == [
         Discarded("non-text bytes before a line", b"\x00\xff\x1b"),
-        Final(ResultKind.OK, text="OK"),
+        Final(ResultKind.OK, text="OK", command="AT"),
     ]
     assert parser.discarded_bytes == 3
+
+
+def test_final_result_names_its_command_and_a_stray_one_names_none():
+    parser = AtParser()
+    parser.begin("AT+CMGD=3")
+    (answer,) = parser.feed(b"OK\r\n")
+    (stray,) = parser.feed(b"OK\r\n")
+    assert (answer.command, stray.command) == ("AT+CMGD=3", None)

@@ -157,6 +157,9 @@ class Final:
     code: int | None = None
     #: The line as received, for messages.
     text: str = ""
+    #: The command it ends; None for a stray result that arrived with no command in flight
+    #: (a late answer to a command the driver stopped waiting for).
+    command: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -348,7 +351,7 @@ class AtParser:
             self._echoes.discard(line.upper())
             events.append(Echo(line))
             return
-        final = _final(line, in_flight)
+        final = _final(line, self._command)
         if final is not None:
             self._flush_header(events)
             events.append(final)
@@ -382,15 +385,15 @@ def _name_of(line: str) -> str:
     return head.strip() if colon else line.strip()
 
 
-def _final(line: str, in_flight: bool) -> Final | None:
+def _final(line: str, command: str | None) -> Final | None:
     word = line.strip().upper()
     kind = _ALWAYS_FINAL.get(word)
     if kind is not None:
-        return Final(kind, text=line)
+        return Final(kind, text=line, command=command)
     if word in VENDOR_ERROR_RESULTS:
-        return Final(ResultKind.ERROR, text=line)
-    if in_flight and word in _CALL_RESULTS:
-        return Final(_CALL_RESULTS[word], text=line)
+        return Final(ResultKind.ERROR, text=line, command=command)
+    if command is not None and word in _CALL_RESULTS:
+        return Final(_CALL_RESULTS[word], text=line, command=command)
     for prefix, result, by_text in (
         ("+CME ERROR", ResultKind.CME_ERROR, _CME_BY_TEXT),
         ("+CMS ERROR", ResultKind.CMS_ERROR, _CMS_BY_TEXT),
@@ -398,5 +401,5 @@ def _final(line: str, in_flight: bool) -> Final | None:
         if word.startswith(prefix):
             detail = line.strip()[len(prefix) :].lstrip(": ").strip()
             code = int(detail) if detail.isdecimal() else by_text.get(detail.lower())
-            return Final(result, code=code, text=line)
+            return Final(result, code=code, text=line, command=command)
     return None
