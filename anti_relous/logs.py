@@ -104,7 +104,24 @@ def configure_logging(
     logging.getLogger("apscheduler").setLevel(
         logging.DEBUG if threshold <= logging.DEBUG else logging.WARNING
     )
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, _BusyWorkerFilter) for f in scheduler_log.filters):
+        scheduler_log.addFilter(_BusyWorkerFilter())
     return handler
+
+
+class _BusyWorkerFilter(logging.Filter):
+    """Drop "skipped: maximum number of running instances reached" below DEBUG.
+
+    The daemon runs every job on ONE worker thread on purpose (DESIGN 3): while a poll drains a
+    flood, the heartbeat and send jobs wait their turn and APScheduler reports each of their
+    missed beats. That is the designed back-pressure, not a fault worth a warning per second.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "maximum number of running instances reached" in str(record.msg):
+            return logging.getLogger("apscheduler").isEnabledFor(logging.DEBUG)
+        return True
 
 
 class LineFormatter(logging.Formatter):

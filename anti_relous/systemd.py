@@ -82,6 +82,14 @@ class Notifier:
         now_usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
         self._send("RELOADING=1", f"MONOTONIC_USEC={now_usec}")
 
+    def extend_timeout(self, seconds: float, status: str | None = None) -> None:
+        """Ask for ``seconds`` more before systemd gives up on a start that is not READY yet.
+
+        Used while waiting for the modem at start-up (EXTEND_TIMEOUT_USEC, systemd >= 236).
+        """
+        usec = int(seconds * _USEC_PER_SECOND)
+        self._send(f"EXTEND_TIMEOUT_USEC={usec}", *_status_field(status))
+
     def stopping(self, status: str | None = None) -> None:
         """The service is shutting down (send it on every exit path)."""
         self._send("STOPPING=1", *_status_field(status))

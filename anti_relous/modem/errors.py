@@ -244,3 +244,17 @@ class StorageFull(ModemError):
 
 class PduError(ModemError):
     """A PDU could not be decoded or a text could not be encoded."""
+
+
+class SendFailed(ModemError):
+    """Sending a (possibly long) SMS stopped at one of its parts.
+
+    ``parts_sent`` parts had left before ``cause`` stopped the rest: with zero, retrying is safe;
+    with more, a retry would send those parts twice, so at-most-once delivery gives up instead.
+    """
+
+    def __init__(self, cause: ModemError, parts_sent: int, parts: int):
+        self.cause = cause
+        self.parts_sent = parts_sent
+        self.parts = parts
+        super().__init__(f"{cause} ({parts_sent} of {parts} parts had left)")

@@ -131,6 +131,13 @@ class Decisions:
         with self._db.reading() as conn:
             return caps(conn, now)
 
+    def inbound_in_window(self, now: datetime, window: timedelta) -> int:
+        """Messages from everyone received within ``window`` before ``now`` (the flood rate)."""
+        with self._db.reading() as conn:
+            return _count(
+                conn, "SELECT count(*) FROM messages WHERE received_at > ?", (to_db(now - window),)
+            )
+
     def record(
         self,
         message: InboundSms,

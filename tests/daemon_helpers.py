@@ -1,0 +1,142 @@
+"""Run the real daemon as a subprocess against the simulator, and listen to it as systemd would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from anti_relous.modem.simulator import ModemSimulator
+from anti_relous.store import Store
+
+
+def write_config(directory: Path, sim: ModemSimulator, extra: str = "", **sections: str) -> Path:
+    """A config for a daemon on ``sim`` with fast schedules; ``extra`` is appended as TOML."""
+    defaults = {
+        "modem": f'port = "{sim.path}"\ncommand_timeout = "3s"',
+        "storage": f'database = "{directory / "line.db"}"',
+        "schedule": 'poll_interval = "2s"\nsend_interval = "1s"\nhealth_interval = "2s"',
+        "log": 'level = "info"',
+    }
+    defaults.update(sections)
+    text = "".join(f"[{name}]\n{body}\n" for name, body in defaults.items()) + extra
+    path = directory / "config.toml"
+    path.write_text(text)
+    return path
+
+
+class NotifySocket:
+    """A datagram socket standing in for systemd's $NOTIFY_SOCKET; records what arrives, when."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.messages: list[tuple[float, str]] = []
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(str(path))
+        self._sock.settimeout(0.2)
+        self._stop = False
+        self._thread = threading.Thread(target=self._receive, daemon=True)
+        self._thread.start()
+
+    def _receive(self) -> None:
+        while not self._stop:
+            try:
+                data = self._sock.recv(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            for line in data.decode().split("\n"):
+                self.messages.append((time.monotonic(), line))
+
+    def lines(self, prefix: str) -> list[tuple[float, str]]:
+        return [(at, line) for at, line in list(self.messages) if line.startswith(prefix)]
+
+    def close(self) -> None:
+        self._stop = True
+        self._thread.join(2)
+        self._sock.close()
+
+
+# TEMPORARY until `anti-relous run` lands in cli.py: the same entry point the CLI will call.
+DAEMON_ARGV = [
+    sys.executable,
+    "-c",
+    "import sys; from pathlib import Path; from anti_relous.config import load_config;"
+    " from anti_relous.daemon import run; p = Path(sys.argv[1]);"
+    " sys.exit(run(load_config(p), config_path=p))",
+]
+
+
+@dataclass
+class Daemon:
+    """A running `anti-relous run`."""
+
+    config_path: Path
+    db_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Daemon:
+        log = self.config_path.with_suffix(".log").open("ab")
+        self.process = subprocess.Popen(
+            [*DAEMON_ARGV, str(self.config_path)],
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        return self
+
+    def wait_ready(self, timeout: float = 30) -> Daemon:
+        """Until the daemon says it is ready (its database exists and the modem answered)."""
+        if not eventually(lambda: "ready:" in self.log or self.process.poll() is not None, timeout):
+            raise AssertionError(f"the daemon did not get ready:\n{self.log}")
+        if self.process.poll() is not None:
+            raise AssertionError(f"the daemon exited with {self.process.returncode}:\n{self.log}")
+        return self
+
+    @property
+    def log(self) -> str:
+        return self.config_path.with_suffix(".log").read_text(errors="replace")
+
+    def signal(self, signum: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(signum)
+
+    def stop(self, timeout: float = 15) -> int:
+        """SIGTERM and wait; returns the exit code."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(10)
+
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        """Read the daemon's database from this process, as the CLI would."""
+        with Store.open(self.db_path, create=False) as store:
+            return store.db.conn.execute(sql, params).fetchall()
+
+    def count(self, sql: str, params: tuple[object, ...] = ()) -> int:
+        return int(self.query(sql, params)[0][0])
+
+
+def eventually(predicate: Callable[[], bool], timeout: float = 30, step: float = 0.1) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
