@@ -25,6 +25,7 @@ from anti_relous.store.inbound import Inbound, IngestResult
 from anti_relous.store.line import BlockRow, Event, Line
 from anti_relous.store.migrations import LATEST_VERSION, migrate, schema_version
 from anti_relous.store.outbox import Outbox, OutboxItem
+from anti_relous.store.reports import Reports
 
 __all__ = [
     "BlockRow",
@@ -59,6 +60,7 @@ class Store:
         self.outbox = Outbox(db)
         self.line = Line(db)
         self.evidence = Evidence(db)
+        self.reports = Reports(db)
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> Store:

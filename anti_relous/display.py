@@ -1,0 +1,253 @@
+"""Plain-text rendering for the CLI: aligned tables, local times, JSON, the hour-by-hour chart."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import math
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from anti_relous.store.reports import Activity, HourRow
+
+if TYPE_CHECKING:
+    from anti_relous.admin import LineStatus, ModemInfo, Stats
+
+#: Partial blocks, in eighths of a character cell, for bars finer than one character.
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+_FULL = "█"
+#: The chart shows at most this many hours (the latest ones of the period).
+CHART_MAX_HOURS = 48
+
+
+def local_time(moment: datetime | None, *, seconds: bool = False) -> str:
+    """``2026-11-28 15:04`` in the machine's zone; ``-`` for None."""
+    if moment is None:
+        return "-"
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, wrap_last: int = 0) -> str:
+    """Columns aligned on the widest cell; numbers right-aligned.
+
+    ``wrap_last`` > 0 cuts the last column to that many characters (texts of SMS).
+    """
+    cells = [[_cell(value) for value in row] for row in rows]
+    if wrap_last:
+        for row in cells:
+            if len(row[-1]) > wrap_last:
+                row[-1] = row[-1][: wrap_last - 1] + "…"
+    widths = [len(h) for h in headers]
+    for row in cells:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    numeric = [
+        bool(rows) and all(isinstance(row[i], int | float) for row in rows)
+        for i in range(len(headers))
+    ]
+
+    def line(values: Sequence[str]) -> str:
+        padded = [
+            v.rjust(w) if right else v.ljust(w)
+            for v, w, right in zip(values, widths, numeric, strict=True)
+        ]
+        return "  ".join(padded).rstrip()
+
+    return "\n".join([line(headers), *(line(row) for row in cells)])
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return local_time(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    # One line per row: an SMS text's line breaks are shown, not obeyed.
+    return str(value).replace("\r", "").replace("\n", "⏎")
+
+
+def to_json(value: Any) -> str:
+    """JSON for ``--json``: datetimes in ISO 8601, dataclasses as objects, keys as written."""
+    return json.dumps(jsonable(value), indent=2, ensure_ascii=False)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` made of JSON types only."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def bar(value: float, scale: float, *, unicode: bool = True) -> str:
+    """A horizontal bar of ``value / scale`` character cells; anything above zero shows."""
+    if value <= 0 or scale <= 0:
+        return ""
+    cells = value / scale
+    if not unicode:
+        return "#" * max(1, round(cells))
+    eighths = max(1, round(cells * 8))
+    full, rest = divmod(eighths, 8)
+    return _FULL * full + (_EIGHTHS[rest] if rest else "")
+
+
+def hourly_chart(rows: Sequence[HourRow], *, width: int = 30, unicode: bool = True) -> str:
+    """Inbound SMS against replies, one line per hour (local time), both bars on one scale.
+
+    One scale on purpose: a flood of thousands next to a handful of replies is the picture.
+    Hours without traffic between two busy ones are shown empty so the time axis stays true.
+    """
+    if not rows:
+        return "(no traffic in this period)"
+    by_start = {row.start: row for row in rows}
+    hours = []
+    moment = rows[0].start
+    while moment <= rows[-1].start:
+        hours.append(by_start.get(moment, HourRow(moment, 0, 0)))
+        moment += timedelta(hours=1)
+    peak = max(max(row.inbound, row.replies) for row in hours)
+    scale = float(math.ceil(peak / width)) if peak > width else 1.0
+    count_width = max(len(f"{peak:,}"), 7)
+    lines = [
+        f"{'hour':<16}  {'inbound':>{count_width}} {'':<{width}}  {'replies':>{count_width}}",
+    ]
+    for row in hours:
+        label = row.start.astimezone().strftime("%Y-%m-%d %H:00")
+        inbound_bar = bar(row.inbound, scale, unicode=unicode)
+        reply_bar = bar(row.replies, scale, unicode=unicode)
+        lines.append(
+            f"{label:<16}  {row.inbound:>{count_width},} {inbound_bar:<{width}}  "
+            f"{row.replies:>{count_width},} {reply_bar}".rstrip()
+        )
+    unit = "one SMS" if scale == 1.0 else f"{scale:,.0f} SMS"
+    block = _FULL if unicode else "#"
+    lines.append(f"(one scale for both columns: {block} = {unit})")
+    return "\n".join(lines)
+
+
+def stdout_unicode() -> bool:
+    """True when stdout can show block characters (else the chart falls back to ``#``)."""
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    try:
+        _FULL.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def status_text(status: LineStatus, now: datetime) -> str:
+    """`anti-relous status` for a person."""
+    from anti_relous.admin import format_age
+
+    if status.paused:
+        until = f" until {local_time(status.paused_until)}" if status.paused_until else ""
+        line = f"PAUSED{until}: {status.pause_reason or 'no reason given'} (SMS still recorded)"
+    else:
+        line = "replying"
+    flood = "no"
+    if status.flood_mode:
+        flood = f"YES since {local_time(status.flood_since)}: replies suspended, SMS recorded"
+    daemon = status.daemon
+    if daemon.running:
+        seen = format_age(now - daemon.updated_at) if daemon.updated_at else "?"
+        daemon_text = f"{daemon.state}, pid {daemon.pid}: {daemon.status} (updated {seen} ago)"
+    else:
+        daemon_text = f"NOT RUNNING: {daemon.why_not}"
+    rows = [
+        ("Line", line),
+        ("Flood mode", flood),
+        ("Daemon", daemon_text),
+        ("Modem", _modem_text(status.modem, now)),
+        ("Today", _activity_text(status.today)),
+        ("This hour", _activity_text(status.this_hour)),
+        ("Queue", f"{status.queue} SMS waiting to be sent"),
+        ("Caps left", ", ".join(f"{c.name} {c.remaining}/{c.limit}" for c in status.caps)),
+        ("Reply", status.reply.description),
+    ]
+    return "\n".join(f"{label:<11} {value}" for label, value in rows)
+
+
+def _activity_text(activity: Activity) -> str:
+    return (
+        f"{activity.inbound_messages:,} inbound, {activity.replies_sent:,} replies sent "
+        f"({activity.replies_queued:,} queued)"
+    )
+
+
+def _modem_text(modem: ModemInfo | None, now: datetime) -> str:
+    from anti_relous.admin import format_age
+
+    if modem is None:
+        return "never seen (the daemon has not published it yet)"
+    seen = f"as seen {format_age(now - modem.updated_at)} ago"
+    if modem.error:
+        return f"UNAVAILABLE: {modem.error} ({seen})"
+    parts = []
+    identity = modem.identity or {}
+    if identity:
+        parts.append(f"{identity.get('manufacturer', '')} {identity.get('model', '')}".strip())
+    health = modem.health or {}
+    if health:
+        parts.append(f"SIM {health.get('sim_state')}")
+        if health.get("signal_dbm") is not None:
+            parts.append(f"signal {health['signal_dbm']} dBm ({health.get('signal_csq')}/31)")
+        else:
+            parts.append("signal unknown")
+        operator = f" on {health['operator']}" if health.get("operator") else ""
+        parts.append(f"{health.get('registration')}{operator}")
+        if health.get("storage_total") is not None:
+            parts.append(f"SIM storage {health.get('storage_used')}/{health['storage_total']}")
+    return f"{', '.join(parts) or 'no details'} ({seen})"
+
+
+def stats_text(stats: Stats, *, unicode: bool = True) -> str:
+    """`anti-relous stats` for a person: figures, decisions, costs and the chart."""
+    period = f"{local_time(stats.since) if stats.since else 'the beginning'} to "
+    period += local_time(stats.until) if stats.until else "now"
+    price = f"{stats.cloud_price_per_sms:.2f} {stats.currency}"
+    lines = [
+        f"From {period}",
+        "",
+        f"Inbound          {stats.inbound_messages:,} messages ({stats.inbound_parts:,} SMS "
+        f"parts) from {stats.senders:,} senders",
+        f"Replies          {stats.replies_sent:,} sent, {stats.replies_failed:,} failed, "
+        f"{stats.replies_unknown:,} unknown, {stats.replies_pending:,} pending",
+        f"Sent in all      {stats.sms_sent:,} SMS ({stats.parts_sent:,} parts) incl. alerts "
+        "and manual",
+        f"Blocked          {stats.blocked_numbers:,} numbers ({stats.auto_blocked_numbers:,} "
+        "automatically)",
+        f"Now              {'paused' if stats.paused else 'replying'}"
+        f"{', FLOOD MODE' if stats.flood_mode else ''}",
+        f"Cloud line cost  {stats.cloud_cost_avoided:,.2f} {stats.currency} avoided "
+        f"({stats.inbound_parts + stats.parts_sent:,} SMS parts x {price}); this line sent "
+        f"{stats.parts_sent:,} parts on its SIM plan",
+        "",
+    ]
+    if stats.decisions:
+        by_count = sorted(stats.decisions.items(), key=lambda item: (-item[1], item[0]))
+        lines.append(table(["decision", "messages"], by_count))
+    else:
+        lines.append("No decisions in this period.")
+    lines += ["", hourly_chart(stats.hourly[-CHART_MAX_HOURS:], unicode=unicode)]
+    if len(stats.hourly) > CHART_MAX_HOURS:
+        lines.append(f"(the last {CHART_MAX_HOURS} busy hours; narrow with --since/--until)")
+    return "\n".join(lines)

@@ -1,0 +1,271 @@
+"""Read-only reports for operators: activity counts, statistics, the hourly chart, the inbox.
+
+Every query on messages, parts and the outbox rides an index (``messages_time``,
+``messages_sender_time``, ``outbox_time``, ``inbound_parts_message``): the database may hold
+millions of messages and ``anti-relous status`` must stay instant. (Blocks are few: one per
+abusive number.) Ranges are ``since`` inclusive, ``until`` exclusive,
+None meaning unbounded; inbound messages count by their reception time and outbound SMS by the
+time they were queued (an SMS counts against the caps from the moment it is queued).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from anti_relous.store.db import Database, from_db, to_db
+from anti_relous.store.outbox import month_key
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What happened since one moment (the start of today, of this hour)."""
+
+    inbound_messages: int
+    #: Replies queued since then (they count against the caps from that moment)...
+    replies_queued: int
+    #: ...and those of them the modem accepted.
+    replies_sent: int
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The figures of ``anti-relous stats`` over one range."""
+
+    inbound_messages: int
+    #: PDUs stored: the parts of the range's messages, status reports and parts still awaiting
+    #: the rest of their long SMS.
+    inbound_parts: int
+    senders: int
+    replies_sent: int
+    replies_failed: int
+    #: Replies whose fate is unknown (interrupted while sending): never resent.
+    replies_unknown: int
+    replies_pending: int
+    #: SMS (replies, alerts, manual) the modem accepted, and the parts they took.
+    sms_sent: int
+    parts_sent: int
+    #: reason code -> messages decided with it.
+    decisions: dict[str, int] = field(default_factory=dict)
+    #: Distinct numbers (not prefixes) blocked within the range, and how many automatically.
+    blocked_numbers: int = 0
+    auto_blocked_numbers: int = 0
+
+
+@dataclass(frozen=True)
+class HourRow:
+    """One hour of the chart: its start (UTC) and what arrived and left."""
+
+    start: datetime
+    inbound: int
+    replies: int
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    """One inbound message as the inbox lists it."""
+
+    id: int
+    received_at: datetime
+    kind: str
+    sender: str | None
+    sender_raw: str | None
+    parts: int
+    text: str | None
+    #: None while undecided.
+    reason: str | None
+    detail: str | None
+    #: The state of its reply in the outbox, None when none was queued.
+    reply_state: str | None
+
+
+def _range(column: str, since: datetime | None, until: datetime | None) -> tuple[str, list[str]]:
+    clauses, params = [], []
+    if since is not None:
+        clauses.append(f"{column} >= ?")
+        params.append(to_db(since))
+    if until is not None:
+        clauses.append(f"{column} < ?")
+        params.append(to_db(until))
+    return " AND ".join(clauses) or "1", params
+
+
+def _scalar(conn: sqlite3.Connection, query: str, params: Iterable[object] = ()) -> int:
+    value = conn.execute(query, tuple(params)).fetchone()[0]
+    return int(value or 0)
+
+
+class Reports:
+    """Counts and listings over the store, for ``status``, ``stats``, ``inbox`` and ``export``."""
+
+    def __init__(self, db: Database):
+        self._db = db
+
+    def activity_since(self, start: datetime) -> Activity:
+        """Inbound messages and replies since ``start``."""
+        at = to_db(start)
+        with self._db.reading() as conn:
+            inbound = _scalar(conn, "SELECT count(*) FROM messages WHERE received_at >= ?", [at])
+            queued, sent = conn.execute(
+                "SELECT count(*), coalesce(sum(state = 'sent'), 0) FROM outbox"
+                " WHERE created_at >= ? AND kind = 'reply'",
+                (at,),
+            ).fetchone()
+        return Activity(inbound, int(queued), int(sent))
+
+    def summary(self, since: datetime | None = None, until: datetime | None = None) -> Summary:
+        """The figures of one range."""
+        messages_in, message_params = _range("received_at", since, until)
+        outbox_in, outbox_params = _range("created_at", since, until)
+        with self._db.reading() as conn:
+            inbound, parts, senders = conn.execute(
+                "SELECT count(*), coalesce(sum(parts), 0), count(DISTINCT sender)"
+                f" FROM messages WHERE {messages_in}",
+                message_params,
+            ).fetchone()
+            # Parts not (yet) in a message: status reports and halves of long SMS. The partial
+            # index on message_id serves "IS NULL", so this never scans the history.
+            loose = _scalar(
+                conn,
+                f"SELECT count(*) FROM inbound_parts WHERE message_id IS NULL AND {messages_in}",
+                message_params,
+            )
+            by_state = {
+                (kind, state): (count, part_count)
+                for kind, state, count, part_count in conn.execute(
+                    "SELECT kind, state, count(*), coalesce(sum(parts), 0) FROM outbox"
+                    f" WHERE {outbox_in} GROUP BY kind, state",
+                    outbox_params,
+                )
+            }
+            decided_in, decided_params = _range("m.received_at", since, until)
+            decisions = dict(
+                conn.execute(
+                    "SELECT d.reason, count(*) FROM messages m"
+                    f" JOIN decisions d ON d.message_id = m.id WHERE {decided_in}"
+                    " GROUP BY d.reason ORDER BY count(*) DESC, d.reason",
+                    decided_params,
+                ).fetchall()
+            )
+            blocks_in, block_params = _range("created_at", since, until)
+            blocked, auto_blocked = conn.execute(
+                "SELECT count(DISTINCT target), count(DISTINCT CASE WHEN automatic THEN target END)"
+                f" FROM blocks WHERE is_prefix = 0 AND {blocks_in}",
+                block_params,
+            ).fetchone()
+
+        def replies(*states: str) -> int:
+            return sum(by_state.get(("reply", state), (0, 0))[0] for state in states)
+
+        sent = [value for (_, state), value in by_state.items() if state == "sent"]
+        return Summary(
+            inbound_messages=int(inbound),
+            inbound_parts=int(parts) + loose,
+            senders=int(senders),
+            replies_sent=replies("sent"),
+            replies_failed=replies("failed"),
+            replies_unknown=replies("unknown"),
+            replies_pending=replies("queued", "sending"),
+            sms_sent=sum(count for count, _ in sent),
+            parts_sent=sum(part_count for _, part_count in sent),
+            decisions={str(reason): int(count) for reason, count in decisions.items()},
+            blocked_numbers=int(blocked),
+            auto_blocked_numbers=int(auto_blocked),
+        )
+
+    def hourly(self, since: datetime | None = None, until: datetime | None = None) -> list[HourRow]:
+        """Inbound messages and queued replies per UTC hour, oldest first; idle hours omitted."""
+        messages_in, message_params = _range("received_at", since, until)
+        outbox_in, outbox_params = _range("created_at", since, until)
+        # The stored times are fixed-width UTC text: the first 13 characters name the hour.
+        with self._db.reading() as conn:
+            inbound = dict(
+                conn.execute(
+                    f"SELECT substr(received_at, 1, 13), count(*) FROM messages"
+                    f" WHERE {messages_in} GROUP BY 1",
+                    message_params,
+                ).fetchall()
+            )
+            replies = dict(
+                conn.execute(
+                    f"SELECT substr(created_at, 1, 13), count(*) FROM outbox"
+                    f" WHERE kind = 'reply' AND {outbox_in} GROUP BY 1",
+                    outbox_params,
+                ).fetchall()
+            )
+        return [
+            HourRow(
+                datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC),
+                inbound.get(hour, 0),
+                replies.get(hour, 0),
+            )
+            for hour in sorted(inbound.keys() | replies.keys())
+        ]
+
+    def messages(
+        self, *, sender: str | None = None, reason: str | None = None, last: int = 20
+    ) -> list[MessageRow]:
+        """The ``last`` messages, newest first, optionally from one sender or with one reason.
+
+        ``reason`` is a reason code, or ``"undecided"`` for messages awaiting their decision.
+        """
+        clauses, params = [], []
+        if sender is not None:
+            clauses.append("m.sender = ?")
+            params.append(sender)
+        if reason == "undecided":
+            clauses.append("d.reason IS NULL")
+        elif reason is not None:
+            clauses.append("d.reason = ?")
+            params.append(reason)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT m.id, m.received_at, m.kind, m.sender, m.sender_raw, m.parts, m.text,"
+                " d.reason, d.detail, o.state FROM messages m"
+                " LEFT JOIN decisions d ON d.message_id = m.id"
+                " LEFT JOIN outbox o ON o.message_id = m.id AND o.kind = 'reply'"
+                f" {where} ORDER BY m.id DESC LIMIT ?",
+                (*params, last),
+            ).fetchall()
+        return [
+            MessageRow(
+                id=row[0],
+                received_at=from_db(row[1]),  # type: ignore[arg-type]
+                kind=row[2],
+                sender=row[3],
+                sender_raw=row[4],
+                parts=row[5],
+                text=row[6],
+                reason=row[7],
+                detail=row[8],
+                reply_state=row[9],
+            )
+            for row in rows
+        ]
+
+    def is_recipient_this_month(self, number: str, now: datetime) -> bool:
+        """True if the line already sent (or queued) an SMS to ``number`` this calendar month."""
+        with self._db.reading() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM monthly_recipients WHERE month = ? AND recipient = ?",
+                (month_key(now), number),
+            ).fetchone()
+        return row is not None
+
+    def count_messages(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        sender: str | None = None,
+    ) -> int:
+        """How many messages an export of the same filters yields (for its progress bar)."""
+        where, params = _range("received_at", since, until)
+        if sender is not None:
+            where += " AND sender = ?"
+            params.append(sender)
+        with self._db.reading() as conn:
+            return _scalar(conn, f"SELECT count(*) FROM messages WHERE {where}", params)

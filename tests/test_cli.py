@@ -1,0 +1,168 @@
+"""The CLI's shell: configuration and database errors end in one line and the right exit code."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from cli_helpers import Line
+from click.testing import CliRunner
+from conftest import require_tool
+
+from anti_relous import __version__
+from anti_relous.cli import cli
+from anti_relous.store import Store
+
+# Every command, with arguments that get it past click's own parsing.
+COMMANDS_WITH_ARGS = [
+    ["status"],
+    ["stats"],
+    ["pause"],
+    ["resume"],
+    ["block", "+33612345678"],
+    ["unblock", "+33612345678"],
+    ["blocks"],
+    ["inbox"],
+    ["outbox"],
+    ["export"],
+    ["verify"],
+    ["send", "+33612345678", "test"],
+    ["run"],
+]
+
+
+@pytest.fixture
+def line(tmp_path):
+    return Line(tmp_path)
+
+
+def test_help_lists_the_commands():
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for name in ("run", "status", "pause", "export", "simulate"):
+        assert f"  {name} " in result.output
+
+
+def test_version_is_the_package_version():
+    result = CliRunner().invoke(cli, ["--version"])
+    assert (result.exit_code, result.output.strip()) == (0, f"anti-relous, version {__version__}")
+
+
+@pytest.mark.parametrize("args", COMMANDS_WITH_ARGS, ids=lambda a: a[0])
+def test_missing_config_exits_2_with_the_init_hint(tmp_path, args):
+    missing = tmp_path / "nowhere.toml"
+    result = CliRunner().invoke(cli, ["--config", str(missing), *args])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert f"anti-relous init --path {missing}" in result.stderr
+
+
+def test_config_path_comes_from_the_environment_without_option(tmp_path):
+    missing = tmp_path / "from-env.toml"
+    result = CliRunner(env={"ANTI_RELOUS_CONFIG": str(missing)}).invoke(cli, ["status"])
+    assert result.exit_code == 2
+    assert str(missing) in result.stderr
+
+
+def test_invalid_config_names_the_key_and_exits_2(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[quota]\nreplies_per_day = "lots"\n')
+    result = CliRunner().invoke(cli, ["--config", str(config), "status"])
+    assert result.exit_code == 2
+    assert "[quota] replies_per_day" in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "args", [a for a in COMMANDS_WITH_ARGS if a[0] != "run"], ids=lambda a: a[0]
+)
+def test_missing_database_exits_1_and_says_how_to_create_it(line, args):
+    line.db_path.unlink()
+    result = line.invoke(*args)
+    assert result.exit_code == 1
+    assert "no database at" in result.stderr
+    assert "anti-relous init" in result.stderr
+    assert not line.db_path.exists()  # only init and run create it
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["pause", "--for", "2x"],
+        ["pause", "--for", "0s"],
+        ["pause", "--until", "25:00"],
+        ["pause", "--until", "yesterday"],
+        ["pause", "--for", "1h", "--until", "23:00"],
+        ["block", "12345678901234567890"],
+        ["block", "not a number"],
+        ["block", "+33612345678", "--for", "forever"],
+        ["block", "abc*"],
+        ["unblock", "06"],
+        ["inbox", "--last", "0"],
+        ["inbox", "--reason", "because"],
+        ["outbox", "--state", "lost"],
+        ["stats", "--since", "last tuesday"],
+        ["export", "--format", "xml"],
+        ["export", "--until", "soon"],
+        ["send", "0000", "hello"],
+        ["send", "+33612345678", "   "],
+        ["status", "--bogus"],
+        ["frobnicate"],
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_bad_input_is_a_usage_error_never_a_traceback(line, args):
+    result = line.invoke(*args)
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert "Error" in result.stderr
+
+
+def test_bad_number_is_one_line_naming_the_number(line):
+    result = line.invoke("block", "06 12")
+    assert result.exit_code == 2
+    assert result.stderr == "Error: '06 12' is not a valid phone number; write it as +33612345678\n"
+
+
+def test_bad_duration_is_one_line_with_the_accepted_forms(line):
+    result = line.invoke("pause", "--for", "2 hours")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert '"24h"' in result.stderr
+
+
+def _without_root_powers(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run the CLI subject to file permissions: as root, without the capabilities that bypass
+    them (CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH), so a 0444 file is read-only to it too."""
+    prefix = []
+    if os.geteuid() == 0:
+        setpriv = require_tool("setpriv")
+        prefix = [setpriv, "--bounding-set", "-dac_override,-dac_read_search"]
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "anti_relous", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_database_not_writable_exits_1_and_names_the_fix(line):
+    line.db_path.chmod(0o444)
+    result = _without_root_powers(["--config", str(line.config_path), "pause"])
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "read-only" in result.stderr and "'anti-relous' group" in result.stderr
+    with Store.open(line.db_path, create=False) as store:
+        assert not store.line.state().paused
+
+
+def test_config_not_readable_exits_2_and_names_the_group(line):
+    line.config_path.chmod(0o000)
+    result = _without_root_powers(["--config", str(line.config_path), "status"])
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "permission denied" in result.stderr and "'anti-relous' group" in result.stderr
