@@ -140,6 +140,13 @@ MIGRATIONS: list[list[str]] = [
             updated_at TEXT NOT NULL
         ) WITHOUT ROWID""",
     ],
+    [
+        # Every decision looks for a prefix block. Prefix blocks are a few operator entries,
+        # but blocks_active also holds every automatic number block (expired ones stay): with
+        # 26,000 of them the lookup scanned them all, 5.6 ms a decision.
+        """CREATE INDEX blocks_active_prefix ON blocks(target)
+            WHERE is_prefix = 1 AND removed_at IS NULL""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)
