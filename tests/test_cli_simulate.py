@@ -1,0 +1,99 @@
+"""`anti-relous simulate`: a dongle on a pty in one terminal, texted from another."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+from daemon_helpers import eventually
+
+from anti_relous.cli import cli
+from anti_relous.modem.sim_control import control
+from anti_relous.sandbox import SimulateDir
+
+
+def simulate(place, *args):
+    return CliRunner().invoke(cli, ["simulate", "--dir", str(place.root), *args])
+
+
+@pytest.fixture
+def served(tmp_path):
+    place = SimulateDir(tmp_path / "sim")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "anti_relous", "simulate", "--dir", str(place.root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        lines.append(line)
+        if not line or "Ctrl-C" in line:
+            break
+    assert place.socket.exists(), "".join(lines)
+    yield place, process, "".join(lines)
+    if process.poll() is None:
+        process.kill()
+        process.wait(10)
+    process.stdout.close()
+
+
+def test_simulate_prints_the_port_and_a_config_pointing_at_it(served):
+    place, _, banner = served
+    assert f"Simulated dongle on {place.link}" in banner
+    assert f'port = "{place.link}"' in place.config.read_text()
+    assert f"anti-relous --config {place.config} run" in banner
+
+
+def test_simulate_text_delivers_an_sms_to_the_running_simulator(served):
+    place, _, _ = served
+    result = simulate(place, "text", "+33612345678", "salut")
+    assert (result.exit_code, result.output.strip()) == (
+        0,
+        "Delivered from +33612345678 (1 part(s)).",
+    )
+    stats = control(place.socket, {"op": "stats"})["stats"]
+    assert stats["stored"] + stats["queued"] == 1
+
+
+def test_simulate_sent_lists_nothing_before_the_line_replies(served):
+    place, _, _ = served
+    assert simulate(place, "sent").output.strip() == "Nothing sent yet."
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_simulate_stops_cleanly_on_ctrl_c_or_sigterm(served, signum):
+    place, process, _ = served
+    process.send_signal(signum)
+    assert process.wait(15) == 0
+    assert "Simulator stopped." in process.stdout.read()
+    assert not place.socket.exists()
+    assert not place.link.exists()
+
+
+def test_simulate_text_without_a_simulator_exits_1(tmp_path):
+    result = simulate(SimulateDir(tmp_path), "text", "+33612345678", "salut")
+    assert result.exit_code == 1
+    assert "start one with `anti-relous simulate`" in result.stderr
+
+
+@pytest.mark.slow
+def test_the_daemon_on_the_simulator_answers_a_text(served):
+    place, _, _ = served
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "anti_relous", "--config", str(place.config), "run"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        simulate(place, "text", "+33612345678", "salut")
+        assert eventually(lambda: "to +33612345678: Ce numéro" in simulate(place, "sent").output)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(15) == 0
