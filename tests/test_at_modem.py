@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from datetime import timedelta
@@ -182,6 +183,17 @@ def test_correct_pin_unlocks_the_sim():
             assert driver.health().sim_state == "READY"
         finally:
             driver.close()
+
+
+def test_pin_never_reaches_the_driver_log(caplog):
+    caplog.set_level(logging.DEBUG, logger="anti_relous.modem.at_modem")
+    with ModemSimulator(pin="2468") as sim:
+        driver = AtModem(config_for(sim, pin="2468"))
+        driver.open()
+        driver.close()
+    driver_lines = [r.getMessage() for r in caplog.records if r.name.endswith("at_modem")]
+    assert any("AT+CPIN=" in line for line in driver_lines)
+    assert not any("2468" in line for line in driver_lines)
 
 
 def test_pin_required_but_not_configured_raises_sim_pin_required():

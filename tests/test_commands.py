@@ -9,8 +9,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from anti_relous.modem import MessageStatus, commands, pdu
-from anti_relous.modem.at import Response
-from anti_relous.modem.errors import MalformedResponse, ModemError
+from anti_relous.modem.at import Final, Response, ResultKind
+from anti_relous.modem.errors import (
+    AtError,
+    CmeError,
+    CmsError,
+    MalformedResponse,
+    ModemError,
+    SimNotInserted,
+    SimPinRequired,
+    SimPukRequired,
+    StorageFull,
+)
 
 DELIVER_HEX = (
     "07913306091093F0000B913316325476F800006230411250000013D330BB4E6781DE6ED0BC0CB2BFD374D00F"
@@ -253,3 +263,43 @@ def test_pin_is_masked_when_the_command_is_printed():
     command = commands.enter_pin("1234")
     assert command.text == 'AT+CPIN="1234"'
     assert "1234" not in str(command)
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "error"),
+    [
+        (ResultKind.CME_ERROR, 10, SimNotInserted),
+        (ResultKind.CME_ERROR, 11, SimPinRequired),
+        (ResultKind.CMS_ERROR, 311, SimPinRequired),
+        (ResultKind.CMS_ERROR, 316, SimPukRequired),
+        (ResultKind.CMS_ERROR, 322, StorageFull),
+        (ResultKind.CME_ERROR, 20, StorageFull),
+        (ResultKind.CMS_ERROR, 512, CmsError),
+        (ResultKind.CME_ERROR, 3, CmeError),
+        (ResultKind.ERROR, None, AtError),
+    ],
+)
+def test_final_results_become_the_error_a_person_can_act_on(kind, code, error):
+    assert type(commands.error_for(commands.AT, Final(kind, code, "x"))) is error
+
+
+def test_storage_full_keeps_the_cms_code_as_its_cause():
+    error = commands.error_for(commands.AT, Final(ResultKind.CMS_ERROR, 322, "+CMS ERROR: 322"))
+    assert isinstance(error.__cause__, CmsError) and error.__cause__.code == 322
+
+
+def test_busy_codes_are_retryable():
+    error = commands.error_for(commands.AT, Final(ResultKind.CMS_ERROR, 512, "+CMS ERROR: 512"))
+    assert isinstance(error, CmsError) and error.retryable
+
+
+def test_unknown_verbose_error_keeps_the_modem_words():
+    final = Final(ResultKind.CME_ERROR, None, "+CME ERROR: operation not allowed in this state")
+    error = commands.error_for(commands.AT, final)
+    assert isinstance(error, CmeError)
+    assert (error.code, error.meaning) == (100, "operation not allowed in this state")
+
+
+def test_pin_never_appears_in_an_error_message():
+    error = commands.error_for(commands.enter_pin("4321"), Final(ResultKind.CME_ERROR, 16, "x"))
+    assert "4321" not in str(error)

@@ -30,14 +30,11 @@ from anti_relous.modem.at import (
     Final,
     Prompt,
     Response,
-    ResultKind,
     Urc,
 )
 from anti_relous.modem.commands import Command
 from anti_relous.modem.errors import (
     AtError,
-    CmeError,
-    CmsError,
     CommandTimeout,
     MalformedResponse,
     ModemError,
@@ -76,17 +73,6 @@ JOIN_TIMEOUT_S = 5.0
 CTRL_Z = b"\x1a"
 ESC = b"\x1b"
 
-# Final results that mean a SIM state the operator must act on (TS 27.007 9.2, TS 27.005 3.2.5).
-_SIM_ERRORS: dict[tuple[ResultKind, int], type[SimError]] = {
-    (ResultKind.CME_ERROR, 10): SimNotInserted,
-    (ResultKind.CME_ERROR, 11): SimPinRequired,
-    (ResultKind.CME_ERROR, 12): SimPukRequired,
-    (ResultKind.CMS_ERROR, 310): SimNotInserted,
-    (ResultKind.CMS_ERROR, 311): SimPinRequired,
-    (ResultKind.CMS_ERROR, 316): SimPukRequired,
-}
-# TS 27.007 "memory full" (CME 20) and TS 27.005 (CMS 322).
-_STORAGE_FULL = {(ResultKind.CME_ERROR, 20), (ResultKind.CMS_ERROR, 322)}
 # URCs announcing a new message or status report (TS 27.005 3.4.1).
 _NEW_MESSAGE_URCS = frozenset({"+CMTI", "+CMT", "+CDSI", "+CDS"})
 # Vendor quirk: Wavecom Fastrack firmwares end their AT+CPIN? answer without OK; the answer
@@ -98,6 +84,10 @@ _STORAGE_CHOICES = (
     commands.select_storage("SM", "SM"),
     commands.select_storage("SM"),
 )
+
+
+class _Unechoed(CommandTimeout):
+    """The modem answered, but never echoed the command: the answer may be a late one."""
 
 
 class _PortGone:
@@ -247,10 +237,13 @@ class AtModem:
                     self._exchange(commands.ECHO_ON, timeout_s=timeout_s, ignore_errors=True)
                 self._exchange(commands.AT, timeout_s=timeout_s, require_echo=require_echo)
                 self._exchange(commands.ECHO_OFF, timeout_s=timeout_s, require_echo=require_echo)
-            except (AtError, CommandTimeout) as error:
+            except (AtError, _Unechoed) as error:
+                # Junk in the modem's input garbles a command; a modem may ignore ATE1.
                 log.debug("%s: handshake attempt %d failed: %s", self.port, attempt, error)
                 failure = error
                 continue
+            # A CommandTimeout (silence) goes up at once: a hung modem stays hung, and each
+            # try would keep the caller waiting.
             self._needs_sync = False
             return
         assert failure is not None
@@ -451,12 +444,13 @@ class AtModem:
         timeout_s = self._timeout_s if timeout_s is None else timeout_s
         with self._parser_lock:
             while not self._events.empty():
-                log.debug("%s: dropping stale %s", self.port, self._events.get_nowait())
+                log.debug("%s: dropping stale %s", self.port, _shown(self._events.get_nowait()))
             self._parser.begin(command.text, command.prefixes, prompt=body is not None, body=body)
             self._awaiting = command.text
         log.debug("-> %s", command)
         lines: list[Response] = []
         echoed = not require_echo
+        heard_before_echo = False
         prompted = False
         deadline = time.monotonic() + timeout_s
         try:
@@ -470,11 +464,14 @@ class AtModem:
                         return lines
                     if body is not None and not prompted:
                         self._write(ESC)
+                    if heard_before_echo:
+                        raise _Unechoed(str(command), timeout_s)
                     raise CommandTimeout(str(command), timeout_s)
                 if isinstance(event, Echo):
                     echoed = True
                 elif not echoed:
-                    log.debug("%s: ignoring %s before the echo of %s", self.port, event, command)
+                    heard_before_echo = True
+                    log.debug("%s: %s before the echo: a late answer", self.port, _shown(event))
                 elif isinstance(event, Prompt):
                     if body is not None and not prompted:
                         prompted = True
@@ -483,6 +480,7 @@ class AtModem:
                 elif isinstance(event, Response):
                     lines.append(event)
                     if len(lines) > MAX_RESPONSE_LINES:
+                        self._needs_sync = True  # the rest of it is still coming
                         raise MalformedResponse(str(command), event.text, "endless answer")
                 elif isinstance(event, Final):
                     if event.ok or ignore_errors:
@@ -522,25 +520,10 @@ class AtModem:
         self.bytes_out += len(data)
 
     def _error(self, command: Command, final: Final) -> ModemError:
-        if final.code is not None:
-            sim_error = _SIM_ERRORS.get((final.kind, final.code))
-            if sim_error is not None:
-                return sim_error()
-        # A verbose text missing from the code tables keeps the modem's words.
-        verbose = final.text.partition(":")[2].strip() if final.code is None else None
-        cause: AtError
-        if final.kind is ResultKind.CME_ERROR:
-            cause = CmeError(str(command), _or_unknown(final.code, 100), meaning=verbose)
-        elif final.kind is ResultKind.CMS_ERROR:
-            cause = CmsError(str(command), _or_unknown(final.code, 500), meaning=verbose)
-        else:
-            cause = AtError(str(command))
-        if (final.kind, final.code) in _STORAGE_FULL:
+        error = commands.error_for(command, final, storage=self._storage)
+        if isinstance(error, StorageFull):
             self._storage_full(f"{final.text} after {command}")
-            full = StorageFull(self._storage)
-            full.__cause__ = cause
-            return full
-        return cause
+        return error
 
     # ---- the reader thread ------------------------------------------------------------------
 
@@ -569,10 +552,10 @@ class AtModem:
                 elif self._awaiting is not None and (
                     not isinstance(event, Final) or event.command == self._awaiting
                 ):
-                    log.debug("<- %s", event)
+                    log.debug("<- %s", _shown(event))
                     self._events.put(event)
                 else:
-                    log.debug("%s: stray %s", self.port, event)
+                    log.debug("%s: stray %s", self.port, _shown(event))
 
     def _on_urc(self, urc: Urc) -> None:
         log.debug("<- URC %s", urc.text)
@@ -609,9 +592,17 @@ class AtModem:
         self._new_message.set()
 
 
-def _or_unknown(code: int | None, unknown: int) -> int:
-    """TS 27.007 CME 100 / TS 27.005 CMS 500 are "unknown error"."""
-    return unknown if code is None else code
+def _shown(event: Event | _PortGone) -> str:
+    """An event for the DEBUG log; echoes are not repeated (one may hold the PIN)."""
+    if isinstance(event, Echo):
+        return "(echo)"
+    if isinstance(event, Response):
+        return event.text if event.pdu is None else f"{event.text} | {event.pdu}"
+    if isinstance(event, Final):
+        return event.text
+    if isinstance(event, Prompt):
+        return "> (prompt)"
+    return type(event).__name__
 
 
 def _open_error(port: str, error: BaseException) -> ModemError:

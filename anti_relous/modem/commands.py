@@ -13,8 +13,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from anti_relous.modem import MessageStatus, StoredMessage, csq_to_dbm
-from anti_relous.modem.at import Response
-from anti_relous.modem.errors import MalformedResponse
+from anti_relous.modem.at import Final, Response, ResultKind
+from anti_relous.modem.errors import (
+    AtError,
+    CmeError,
+    CmsError,
+    MalformedResponse,
+    ModemError,
+    SimError,
+    SimNotInserted,
+    SimPinRequired,
+    SimPukRequired,
+    StorageFull,
+)
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,19 @@ _REGISTRATION_STATES = {
     9: "home",
     10: "roaming",
 }
+# Final results that mean a SIM state the operator must act on (TS 27.007 9.2, TS 27.005 3.2.5).
+_SIM_ERRORS: dict[tuple[ResultKind, int], type[SimError]] = {
+    (ResultKind.CME_ERROR, 10): SimNotInserted,
+    (ResultKind.CME_ERROR, 11): SimPinRequired,
+    (ResultKind.CME_ERROR, 12): SimPukRequired,
+    (ResultKind.CMS_ERROR, 310): SimNotInserted,
+    (ResultKind.CMS_ERROR, 311): SimPinRequired,
+    (ResultKind.CMS_ERROR, 316): SimPukRequired,
+}
+# "memory full": TS 27.007 CME 20, TS 27.005 CMS 322.
+_STORAGE_FULL = frozenset({(ResultKind.CME_ERROR, 20), (ResultKind.CMS_ERROR, 322)})
+# "unknown error": TS 27.007 CME 100, TS 27.005 CMS 500.
+_UNKNOWN_CODE = {ResultKind.CME_ERROR: 100, ResultKind.CMS_ERROR: 500}
 # TS 27.007 8.5: <rssi> 99 means not known or not detectable.
 _CSQ_UNKNOWN = 99
 _ATI_KEYS = {
@@ -122,6 +146,32 @@ def delete_message(index: int) -> Command:
 def send_message(tpdu_length: int) -> Command:
     """AT+CMGS=<length> (TS 27.005 3.5.1): TPDU octets, the SMSC field not counted."""
     return Command(f"AT+CMGS={tpdu_length}", ("+CMGS",))
+
+
+def error_for(command: Command, final: Final, *, storage: str = PREFERRED_STORAGE) -> ModemError:
+    """The typed error a failed final result means (a SIM state, a full storage, a code).
+
+    StorageFull keeps the CmsError/CmeError it comes from as its ``__cause__``.
+    """
+    if final.code is not None:
+        sim_error = _SIM_ERRORS.get((final.kind, final.code))
+        if sim_error is not None:
+            return sim_error()
+    # A verbose text missing from the code tables keeps the modem's words.
+    verbose = final.text.partition(":")[2].strip() if final.code is None else None
+    code = final.code if final.code is not None else _UNKNOWN_CODE.get(final.kind, 0)
+    cause: AtError
+    if final.kind is ResultKind.CME_ERROR:
+        cause = CmeError(str(command), code, meaning=verbose)
+    elif final.kind is ResultKind.CMS_ERROR:
+        cause = CmsError(str(command), code, meaning=verbose)
+    else:
+        cause = AtError(str(command))
+    if (final.kind, final.code) in _STORAGE_FULL:
+        full = StorageFull(storage)
+        full.__cause__ = cause
+        return full
+    return cause
 
 
 @dataclass(frozen=True)
