@@ -22,6 +22,7 @@ from anti_relous.modem.errors import (
     PortLost,
     PortNotFound,
     PortPermissionDenied,
+    SendFailed,
     SimPinRequired,
     StorageFull,
     WrongPin,
@@ -321,27 +322,50 @@ def test_multipart_message_is_sent_with_one_reference_per_part(sim, modem):
     assert sim.sent_messages() == [(SENDER, LONG_TEXT)]
 
 
-def test_refused_send_raises_cms_error_with_its_code(sim, modem):
+def test_refused_send_says_no_part_left_and_carries_the_cms_code(sim, modem):
     sim.fail_next_sends(1, code=500)
-    with pytest.raises(CmsError) as refused:
+    with pytest.raises(SendFailed) as refused:
         modem.send(SENDER, "refusé")
-    assert (refused.value.code, refused.value.retryable) == (500, False)
+    assert (refused.value.parts_sent, refused.value.parts) == (0, 1)
+    assert isinstance(refused.value.cause, CmsError)
+    assert (refused.value.cause.code, refused.value.cause.retryable) == (500, False)
+    assert sim.sent == []
+
+
+def test_refused_first_part_of_a_long_message_counts_its_parts(sim, modem):
+    sim.fail_next_sends(1, code=500)
+    with pytest.raises(SendFailed) as refused:
+        modem.send(SENDER, LONG_TEXT)
+    assert refused.value.parts_sent == 0 and refused.value.parts > 1
 
 
 def test_busy_modem_refusal_is_retryable(sim, modem):
     sim.fail_next_sends(1, code=515)
-    with pytest.raises(CmsError) as refused:
+    with pytest.raises(SendFailed) as refused:
         modem.send(SENDER, "occupé")
-    assert refused.value.retryable
+    assert isinstance(refused.value.cause, CmsError) and refused.value.cause.retryable
     modem.send(SENDER, "occupé")
     assert sim.sent_messages() == [(SENDER, "occupé")]
 
 
-def test_cms_322_raises_storage_full(sim, modem):
+def test_cms_322_on_send_is_storage_full(sim, modem):
     sim.fail_next_sends(1, code=322)
-    with pytest.raises(StorageFull):
+    with pytest.raises(SendFailed) as refused:
         modem.send(SENDER, "plein")
+    assert isinstance(refused.value.cause, StorageFull)
     assert modem.storage_full_reported
+
+
+def test_send_to_a_hung_modem_times_out_with_the_part_in_doubt(sim):
+    driver = AtModem(config_for(sim, command_timeout=SHORT_TIMEOUT))
+    driver.open()
+    try:
+        sim.hang()
+        with pytest.raises(SendFailed) as stuck:
+            driver.send(SENDER, "perdu ?")
+        assert isinstance(stuck.value.cause, CommandTimeout)
+    finally:
+        driver.close()
 
 
 # ---- unpleasant byte streams --------------------------------------------------------------------

@@ -42,6 +42,7 @@ from anti_relous.modem.errors import (
     PortLost,
     PortNotFound,
     PortPermissionDenied,
+    SendFailed,
     SimError,
     SimNotInserted,
     SimPinRequired,
@@ -379,14 +380,23 @@ class AtModem:
         self.storage_full_reported = False
 
     def send(self, number: str, text: str, *, reference: int = 0) -> list[int]:
-        """Send ``text`` to ``number`` (one AT+CMGS per part); the message references."""
-        references = []
+        """Send ``text`` to ``number`` (one AT+CMGS per part); the message references.
+
+        A part the modem refuses (or any failure) raises SendFailed with the number of parts
+        that had left. Its ``cause`` tells whether the part in flight may have left too: a
+        CmsError means the modem refused it, a CommandTimeout or PortLost means nobody knows.
+        """
         parts = encode_submit(number, text, reference=reference)
-        for sequence, part in enumerate(parts, 1):
-            command = commands.send_message(part.tpdu_length)
-            lines = self._run(command, body=part.hex)
-            references.append(commands.parse_message_reference(lines))
-            log.debug("sent part %d/%d to %s", sequence, len(parts), mask(number))
+        references: list[int] = []
+        sent = 0
+        try:
+            for part in parts:
+                lines = self._run(commands.send_message(part.tpdu_length), body=part.hex)
+                sent += 1  # OK came back: the part left, even if its reference is unreadable
+                references.append(commands.parse_message_reference(lines))
+                log.debug("sent part %d/%d to %s", sent, len(parts), mask(number))
+        except ModemError as error:
+            raise SendFailed(error, sent, len(parts)) from error
         log.info("sent %d part(s) to %s, references %s", len(parts), mask(number), references)
         return references
 
