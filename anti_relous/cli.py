@@ -761,6 +761,30 @@ def send(app: App, number: str, text: str, force: bool) -> None:
 # --- diagnosis ----------------------------------------------------------------------------------
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option(
+    "--no-modem", is_flag=True, help="Do not open the modem (e.g. while the daemon runs)."
+)
+@pass_app
+def doctor(app: App, as_json: bool, no_modem: bool) -> None:
+    """Check the dongle, its port, permissions, ModemManager, the SIM, the config and the DB.
+
+    Every problem comes with the command that fixes it. Exits 1 if any problem was found.
+
+    Example: anti-relous doctor
+    """
+    from anti_relous import doctor as checks
+
+    report = checks.run(app.config_path, open_modem=not no_modem)
+    if as_json:
+        echo_json(checks.as_dict(report))
+    else:
+        click.echo(checks.render(report))
+    if report.problems:
+        raise CliError(f"{len(report.problems)} problem(s) found; fix them with the commands above")
+
+
 @cli.group(invoke_without_command=True)
 @click.option(
     "--dir",
