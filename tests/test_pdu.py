@@ -4,7 +4,7 @@ import datetime as dt
 
 import gammu
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from anti_relous.modem import pdu
@@ -154,7 +154,7 @@ REPLY_TEXT = st.text(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(REPLY_TEXT)
 def test_any_text_survives_encode_then_decode(text):
     pdus = pdu.encode_submit("+33612345678", text, reference=7)
@@ -164,7 +164,7 @@ def test_any_text_survives_encode_then_decode(text):
     assert len(decoded) == pdu.text_info(text).parts
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=200))
 def test_random_bytes_never_escape_as_anything_but_pdu_error(data):
     part = pdu.decode_stored("SM", 1, data)
