@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from simulator_host import Host
 
-from anti_relous.modem import pdu
+from anti_relous.modem import MessageStatus, pdu
 from anti_relous.modem.simulator import ModemSimulator
 from anti_relous.sms import Concat
 
@@ -553,3 +553,28 @@ def test_stop_is_idempotent_and_removes_the_link():
 def test_explicit_link_path_is_used(tmp_path):
     with ModemSimulator(link=tmp_path / "gsm-modem") as sim:
         assert sim.path == tmp_path / "gsm-modem" and sim.path.is_symlink()
+
+
+def test_stored_shows_the_sim_without_marking_anything_read(sim):
+    sim.deliver(SENDER, "regarde")
+    ((index, status, raw),) = sim.stored()
+    assert (index, status, pdu.decode_deliver(raw).text) == (0, MessageStatus.REC_UNREAD, "regarde")
+    assert sim.stored()[0][1] is MessageStatus.REC_UNREAD
+
+
+def test_wrong_pin_attempts_are_counted(locked):
+    sim, host = locked
+    host.command('AT+CPIN="0000"')
+    assert sim.wrong_pin_attempts == 1
+
+
+def test_failure_after_one_send_hits_the_second_part_of_a_long_sms(sim, host):
+    first, second = pdu.encode_submit(SENDER, "Réponse automatique, merci. " * 6)
+    sim.fail_next_sends(1, code=500, after=1)
+    assert send_pdu(host, first).startswith("\r\n+CMGS: 0")
+    assert send_pdu(host, second) == "\r\n+CMS ERROR: 500\r\n"
+
+
+def test_line_bytes_count_both_directions(sim, raw_host):
+    raw_host.command("AT")
+    assert sim.line_bytes() == (3, len("AT\r\r\nOK\r\n"))

@@ -131,6 +131,22 @@ def encode_submit(number: str, text: str, *, reference: int = 0) -> list[SubmitP
     return pdus
 
 
+def submit_messages(number: str, text: str, *, reference: int = 0) -> list[dict[str, Any]]:
+    """The parts ``encode_submit`` would make, as gammu SMS dictionaries for ``SendSMS``.
+
+    For the gammu backend, which hands whole messages to libgammu: same coding rule, same
+    concatenation reference. The SMSC is the phone's first (``Location: 1``), as gammu wants.
+    """
+    if not text:
+        raise PduError("cannot send an empty SMS")
+    messages = _encode(text, reference=reference)
+    for message in messages:
+        message["Number"] = number
+        message["SMSC"] = {"Location": 1}
+        message["Type"] = "Submit"
+    return messages
+
+
 def encode_deliver(
     sender: str,
     text: str,

@@ -209,6 +209,10 @@ class SimStorage:
                     slot.status = MessageStatus.REC_READ
         return shown
 
+    def contents(self) -> list[tuple[int, Slot]]:
+        """Every occupied location, by index, without marking anything read."""
+        return [(index, Slot(slot.status, slot.pdu)) for index, slot in sorted(self._slots.items())]
+
     def read(self, index: int) -> Slot | None:
         """AT+CMGR: the message at ``index`` (status before reading), which becomes read."""
         slot = self._slots.get(index)

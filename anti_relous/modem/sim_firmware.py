@@ -71,6 +71,8 @@ class ModemIdentity:
     imei: str = "863565012345671"
     imsi: str = "208011234567890"
     operator: str = "Orange F"
+    #: Mobile country code + network code of the operator (TS 24.008), for AT+COPS numeric.
+    plmn: str = "20801"
 
 
 class _Refused(Exception):
@@ -147,7 +149,9 @@ class Firmware:
         self.show_header = False  # AT+CSDH
         self.cnmi_mode = 0
         self.cnmi_mt = 0
-        self.creg_mode = 0
+        #: AT+CREG=<n> / AT+CGREG=<n>: how much registration detail to report.
+        self.report_modes: dict[str, int] = {}
+        self.cops_format = 0
 
     @property
     def notify_new_messages(self) -> bool:
@@ -472,22 +476,44 @@ class Firmware:
         return 1 if self.registered and self.pin.state is PinState.READY else 2
 
     def _creg(self, form: str, args: str) -> list[str]:
+        return self._registration("+CREG", form, args)
+
+    def _cgreg(self, form: str, args: str) -> list[str]:
+        return self._registration("+CGREG", form, args)
+
+    def _registration(self, name: str, form: str, args: str) -> list[str]:
+        # +CREG (circuit switched, SMS) and +CGREG (packet switched) read alike here.
         if form == "?":
+            mode = self.report_modes.get(name, 0)
             state = self._registration_state()
-            location = ',"1A2B","0C3D4E5F"' if self.creg_mode == 2 and state == 1 else ""
-            return [f"+CREG: {self.creg_mode},{state}{location}"]
+            location = ',"1A2B","0C3D4E5F"' if mode == 2 and state == 1 else ""
+            return [f"{name}: {mode},{state}{location}"]
         if form == "=?":
-            return ["+CREG: (0-2)"]
-        self.creg_mode = _int_arg(args, 0, 2, default=0)
+            return [f"{name}: (0-2)"]
+        self.report_modes[name] = _int_arg(args, 0, 2, default=0)
+        return []
+
+    def _cgatt(self, form: str, args: str) -> list[str]:
+        if form == "?":
+            return [f"+CGATT: {int(self._registration_state() == 1)}"]
+        if form == "=?":
+            return ["+CGATT: (0,1)"]
+        _int_arg(args, 0, 1, default=0)
         return []
 
     def _cops(self, form: str, args: str) -> list[str]:
         if form == "?":
             if self._registration_state() != 1:
                 return ["+COPS: 0"]
-            return [f'+COPS: 0,0,"{self.identity.operator}",2']
+            name = self.identity.plmn if self.cops_format == 2 else self.identity.operator
+            return [f'+COPS: 0,{self.cops_format},"{name}",2']
         if form == "=?":
-            return [f'+COPS: (2,"{self.identity.operator}","Orange","20801",2),,(0-4),(0-2)']
+            ident = self.identity
+            return [f'+COPS: (2,"{ident.operator}","Orange","{ident.plmn}",2),,(0-4),(0-2)']
+        # AT+COPS=<mode>[,<format>]: only mode 3 (set the format) changes anything here.
+        values = [v.strip() for v in args.split(",")]
+        if values[0] == "3" and len(values) > 1:
+            self.cops_format = _int_arg(values[1], 0, 2, default=0)
         return []
 
     def _cnum(self, form: str, args: str) -> list[str]:
@@ -786,6 +812,8 @@ _HANDLERS: dict[str, _Handler] = {
     "+CPAS": Firmware._cpas,
     "+CSQ": Firmware._csq,
     "+CREG": Firmware._creg,
+    "+CGREG": Firmware._cgreg,
+    "+CGATT": Firmware._cgatt,
     "+COPS": Firmware._cops,
     "+CNUM": Firmware._cnum,
     "+CSCA": Firmware._csca,

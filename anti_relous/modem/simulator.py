@@ -30,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+from anti_relous.modem import MessageStatus
 from anti_relous.modem.pdu import encode_deliver
 from anti_relous.modem.sim_card import PinLock, SimStats, SimStorage
 from anti_relous.modem.sim_firmware import Firmware, ModemIdentity, SentPart
@@ -113,6 +114,11 @@ class ModemSimulator:
         self._in_pending = b""
         self._in_ready_at = 0.0
         self._next_reference = 1
+        #: fail_next_sends(after=n): (sends to see first, count, code) until armed.
+        self._send_failures: tuple[int, int, int] | None = None
+        # Bytes that crossed the line each way, for line-rate figures (benchmarks).
+        self._bytes_from_host = 0
+        self._bytes_to_host = 0
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -239,6 +245,16 @@ class ModemSimulator:
         with self._lock:
             return self._storage.stats(sends=len(self._firmware.sent))
 
+    def stored(self) -> list[tuple[int, MessageStatus, bytes]]:
+        """What the SIM holds now: (index, status, PDU with its SMSC field), by index."""
+        with self._lock:
+            return [(index, slot.status, slot.pdu) for index, slot in self._storage.contents()]
+
+    def line_bytes(self) -> tuple[int, int]:
+        """Bytes read from the host and written to it so far, on every pty generation."""
+        with self._lock:
+            return self._bytes_from_host, self._bytes_to_host
+
     def wait_until(self, predicate: Callable[[ModemSimulator], bool], timeout: float) -> bool:
         """Wait until ``predicate(self)`` holds; False if ``timeout`` seconds passed first."""
         deadline = time.monotonic() + timeout
@@ -255,6 +271,12 @@ class ModemSimulator:
         """False between ``unplug()`` and ``replug()``."""
         with self._lock:
             return self._master is not None
+
+    @property
+    def wrong_pin_attempts(self) -> int:
+        """Wrong PINs entered since the SIM was last unlocked (the third locks it, PUK needed)."""
+        with self._lock:
+            return self._firmware.pin.wrong_attempts
 
     @property
     def echo(self) -> bool:
@@ -304,11 +326,14 @@ class ModemSimulator:
                 self._out.append((bytes(data), True))
         self._wake()
 
-    def fail_next_sends(self, count: int, code: int = 500) -> None:
-        """The next ``count`` AT+CMGS answer ``+CMS ERROR: code``."""
+    def fail_next_sends(self, count: int, code: int = 500, *, after: int = 0) -> None:
+        """The next ``count`` AT+CMGS answer ``+CMS ERROR: code``, once ``after`` more succeeded.
+
+        ``after=1`` fails the second part of a long SMS after its first part has left.
+        """
         with self._lock:
-            self._firmware.fail_sends = count
-            self._firmware.fail_code = code
+            self._send_failures = (len(self._firmware.sent) + after, count, code)
+            self._arm_send_failures()
 
     def emit_urc(self, line: str) -> None:
         """Write an unsolicited result code, e.g. ``"^RSSI:17"``, ``"RING"``."""
@@ -451,6 +476,7 @@ class ModemSimulator:
             # EIO while no host holds the slave is normal on some kernels; try again later.
             log.debug("simulator read: %s", error)
             return
+        self._bytes_from_host += len(data)
         if self._hung:
             log.debug("simulator hung: dropped %d bytes", len(data))
             return
@@ -467,6 +493,14 @@ class ModemSimulator:
         data, self._in_pending = self._in_pending, b""
         self._firmware.feed(data)
         self._flush_firmware()
+        self._arm_send_failures()
+
+    def _arm_send_failures(self) -> None:
+        # Between two feeds: a host sends a part only after reading the previous one's answer.
+        pending = self._send_failures
+        if pending is not None and len(self._firmware.sent) >= pending[0]:
+            self._send_failures = None
+            self._firmware.fail_sends, self._firmware.fail_code = pending[1], pending[2]
 
     def _deliver_due(self) -> None:
         if self._master is None or self._hung:
@@ -512,6 +546,7 @@ class ModemSimulator:
         except OSError as error:
             log.debug("simulator write: %s", error)
             written = 0
+        self._bytes_to_host += written
         if written < len(data):
             self._out.appendleft((data[written:], whole))
         if self._byte_rate is not None and written:
