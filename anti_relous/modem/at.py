@@ -287,6 +287,16 @@ class AtParser:
                 if buffer[0] == 0x20:
                     del buffer[0]
                     continue
+            if self._prompt_expected:
+                # Line noise glued before "> " would otherwise hide the prompt until the send
+                # times out, and a send that timed out counts as maybe gone (never retried).
+                junk = _non_text_run(buffer)
+                if 0 < junk < len(buffer) and buffer[junk] == 0x3E:
+                    events.append(
+                        Discarded("non-text bytes before the prompt", bytes(buffer[:junk]))
+                    )
+                    self.discarded_bytes += junk
+                    del buffer[:junk]
             if self._prompt_expected and buffer[0] == 0x3E:  # ">"
                 del buffer[0]
                 self._prompt_expected = False
@@ -378,6 +388,14 @@ class AtParser:
         if self._pending_header is not None:
             events.append(Response(self._pending_header))
             self._pending_header = None
+
+
+def _non_text_run(buffer: bytearray) -> int:
+    """How many bytes at the start of ``buffer`` are neither printable ASCII nor a terminator."""
+    for position, byte in enumerate(buffer):
+        if 0x20 <= byte <= 0x7E or byte in (0x0D, 0x0A):
+            return position
+    return len(buffer)
 
 
 def _name_of(line: str) -> str:

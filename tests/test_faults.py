@@ -1,0 +1,170 @@
+"""Faults the line must survive: line noise, refused sends, a tiny SIM, a full disk, a locked DB.
+
+Send failures drive the real LineService in this process, over the simulator's pty with the real
+AT driver and a real database, with clocks the test moves (no 30 s waits). The others run
+`anti-relous run` as a subprocess, as systemd would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import select
+import threading
+import tty
+from pathlib import Path
+
+import pytest
+from daemon_helpers import Daemon, eventually, write_config
+
+from anti_relous.config import load_config
+from anti_relous.modem.at import AtParser, Discarded, Prompt
+from anti_relous.modem.simulator import ModemSimulator
+
+TEXTER = "+33612345678"
+#: Three GSM-7 parts: a reply long enough for a part to fail after another has left.
+LONG_REPLY = "Ce numéro ne répond pas aux relous. " * 11
+
+
+@pytest.fixture
+def sim(tmp_path):
+    with ModemSimulator(link=tmp_path / "modem") as simulator:
+        yield simulator
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def run_daemon(tmp_path):
+    """Start `anti-relous run` on a config; whatever happens, none outlives the test."""
+    started = []
+
+    def start(sim: ModemSimulator, env=None, *, directory: Path = tmp_path, **sections) -> Daemon:
+        config = write_config(directory, sim, **sections)
+        database = load_config(config).storage.database
+        daemon = Daemon(config, database, env=env or {}).start()
+        started.append(daemon)
+        return daemon.wait_ready()
+
+    yield start
+    for daemon in started:
+        if daemon.process.poll() is None:
+            daemon.kill()
+
+
+def stored_parts(daemon: Daemon) -> int:
+    return daemon.count("SELECT count(*) FROM inbound_parts")
+
+
+def assert_stored_exactly_once(daemon: Daemon, sim: ModemSimulator, texts: list[str]) -> None:
+    """Every text delivered is one message, and the SIM and the network queue are empty."""
+    stored = [text for (text,) in daemon.query("SELECT text FROM messages ORDER BY id")]
+    assert sorted(stored) == sorted(texts)
+    stats = sim.stats()
+    assert (stats.stored, stats.queued) == (0, 0)
+    assert stats.delivered_parts == stored_parts(daemon)
+
+
+# ---- garbage on the serial line ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("junk", [b"\xff\xfe\x00", b"\x00", b"\x1b\x80"])
+def test_junk_glued_before_the_send_prompt_does_not_hide_it(junk):
+    parser = AtParser()
+    parser.begin("AT+CMGS=19", ("+CMGS",), prompt=True, body="0011")
+    stream = b"\r\n" + junk + b"> "
+    whole = parser.feed(stream)
+    parser.begin("AT+CMGS=19", ("+CMGS",), prompt=True, body="0011")
+    bytewise = [event for i in range(len(stream)) for event in parser.feed(stream[i : i + 1])]
+    assert whole == bytewise == [Discarded("non-text bytes before the prompt", junk), Prompt()]
+
+
+class NoisyLine:
+    """A pty between the daemon and the dongle that mixes junk into what the dongle says.
+
+    Junk goes only where a line starts (after a line feed), so it never cuts a line in two:
+    before a response, between its lines (between a +CMGL header and its PDU too), between
+    responses while idle. Either a junk line of its own, or bytes glued before the next line.
+    """
+
+    JUNK = (
+        b"\xff\xfe\x00\x80",  # glued: bytes no line starts with
+        b"\x00\x00\x00",
+        b"q\xe9\xff#garbage%\x80\r\n",  # a line of junk
+        b"\x1b[31m\x07\xff\xfe\r\n",
+        b"+\xff\x00CMTI junk?\r\n",
+    )
+
+    def __init__(self, upstream: Path, path: Path, *, seed: int, rate: float, budget: int):
+        self.path = path
+        self.inserted = 0
+        self._rate = rate
+        self._budget = budget
+        self._random = random.Random(seed)
+        self._stop = threading.Event()
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        path.symlink_to(os.ttyname(self._slave))
+        self._upstream = os.open(upstream, os.O_RDWR | os.O_NOCTTY)
+        tty.setraw(self._upstream)
+        self._at_line_start = True
+        self._thread = threading.Thread(target=self._relay, daemon=True)
+        self._thread.start()
+
+    def _junk(self) -> bytes:
+        if self.inserted >= self._budget or self._random.random() >= self._rate:
+            return b""
+        self.inserted += 1
+        return self._random.choice(self.JUNK)
+
+    def _noisy(self, data: bytes) -> bytes:
+        out = bytearray()
+        for byte in data:
+            if self._at_line_start:
+                out += self._junk()
+            out.append(byte)
+            self._at_line_start = byte == 0x0A
+        return bytes(out)
+
+    def _relay(self) -> None:
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self._master, self._upstream], [], [], 0.1)
+            with contextlib.suppress(OSError):  # the host may be between close and reopen
+                if self._master in ready:
+                    os.write(self._upstream, os.read(self._master, 4096))
+                if self._upstream in ready:
+                    os.write(self._master, self._noisy(os.read(self._upstream, 4096)))
+                elif not ready and self._at_line_start:
+                    os.write(self._master, b"\r\n" + self._junk())  # noise on an idle line
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for fd in (self._master, self._slave, self._upstream):
+            os.close(fd)
+
+
+@pytest.mark.slow
+def test_garbage_on_the_serial_line_loses_nothing_and_logs_no_traceback(tmp_path, sim, run_daemon):
+    noisy = NoisyLine(sim.path, tmp_path / "noisy", seed=6, rate=0.05, budget=40)
+    try:
+        daemon = run_daemon(sim, modem=f'port = "{noisy.path}"\ncommand_timeout = "3s"')
+        texts = [f"message {n} " + ("long " * 40 if n % 7 == 0 else "") for n in range(30)]
+        for n, text in enumerate(texts):
+            sim.deliver(f"+336130000{n % 3:02d}", text)
+        assert eventually(lambda: stored_parts(daemon) == sim.stats().delivered_parts, 60)
+        sim.deliver(TEXTER, "après le bruit")
+        assert sim.wait_until(lambda s: TEXTER in dict(s.sent_messages()), 60), daemon.log
+        assert daemon.process.poll() is None
+        # No reply became doubtful ("unknown": never resent) because of the noise.
+        assert eventually(
+            lambda: daemon.count("SELECT count(*) FROM outbox WHERE state = 'sent'") == 4
+        )
+        assert_stored_exactly_once(daemon, sim, [*texts, "après le bruit"])
+        assert "Traceback" not in daemon.log
+        assert noisy.inserted >= 20
+        daemon.stop()
+    finally:
+        noisy.close()
