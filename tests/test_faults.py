@@ -18,9 +18,15 @@ from pathlib import Path
 import pytest
 from daemon_helpers import Daemon, eventually, write_config
 
-from anti_relous.config import load_config
+from anti_relous.config import DEFAULT_REPLY, load_config
+from anti_relous.link import ModemLink
+from anti_relous.modem import open_modem
 from anti_relous.modem.at import AtParser, Discarded, Prompt
+from anti_relous.modem.at_modem import AtModem
+from anti_relous.modem.errors import CmsError, SendFailed
 from anti_relous.modem.simulator import ModemSimulator
+from anti_relous.service import MAX_SEND_ATTEMPTS, LineService
+from anti_relous.store import Store
 
 TEXTER = "+33612345678"
 #: Three GSM-7 parts: a reply long enough for a part to fail after another has left.
@@ -168,3 +174,128 @@ def test_garbage_on_the_serial_line_loses_nothing_and_logs_no_traceback(tmp_path
         daemon.stop()
     finally:
         noisy.close()
+
+
+# ---- +CMS ERROR on sends ---------------------------------------------------------------------
+
+
+class Ticker:
+    """A monotonic clock the test moves (the link's backoff and the service's pacing)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def ticker():
+    return Ticker()
+
+
+@pytest.fixture
+def make_line(tmp_path, sim, clock, ticker):
+    """A LineService in this process on ``sim``; ``reply`` sets the reply text."""
+    opened = []
+
+    def make(reply: str = DEFAULT_REPLY) -> LineService:
+        config = load_config(write_config(tmp_path, sim, line=f'reply = "{reply}"'))
+        store = Store.open(config.storage.database)
+        link = ModemLink(lambda: open_modem(config.modem), monotonic=ticker)
+        line = LineService(store, link, config, clock=clock, monotonic=ticker)
+        opened.append(line)
+        line.start()
+        return line
+
+    yield make
+    for line in opened:
+        line.link.close()
+        line.store.close()
+
+
+def queue_a_reply(line: LineService, sim: ModemSimulator) -> int:
+    """A texter writes; one poll stores and decides it; returns the queued reply's id."""
+    sim.deliver(TEXTER, "salut")
+    assert line.poll_once().new_messages == 1
+    (item,) = line.store.outbox.items(state="queued")
+    return item.id
+
+
+def outbox_row(line: LineService, item_id: int):
+    (item,) = [i for i in line.store.outbox.items() if i.id == item_id]
+    return item
+
+
+def test_transient_cms_error_is_retried_after_30_then_60_s_and_then_sent(make_line, sim, clock):
+    line = make_line()
+    reply_id = queue_a_reply(line, sim)
+    sim.fail_next_sends(2, code=512)  # "modem busy"
+    line.send_next()
+    clock.advance(seconds=29)
+    assert line.send_next() is None, "not due before 30 s"
+    clock.advance(seconds=1)
+    line.send_next()
+    clock.advance(seconds=59)
+    assert line.send_next() is None, "then not due before 60 s"
+    clock.advance(seconds=1)
+    line.send_next()
+    row = outbox_row(line, reply_id)
+    assert (row.state, row.attempts) == ("sent", 3)
+    assert sim.sent_messages() == [(TEXTER, DEFAULT_REPLY)]
+
+
+def test_persistent_cms_error_ends_failed_with_its_code_after_the_retry_limit(
+    make_line, sim, clock
+):
+    line = make_line()
+    reply_id = queue_a_reply(line, sim)
+    sim.fail_next_sends(100, code=38)  # "network out of order", every time
+    for _ in range(MAX_SEND_ATTEMPTS + 3):
+        line.send_next()
+        clock.advance(hours=1)
+    row = outbox_row(line, reply_id)
+    assert (row.state, row.attempts) == ("failed", MAX_SEND_ATTEMPTS)
+    assert "+CMS ERROR 38" in row.last_error
+    assert sim.sent == []
+
+
+def test_long_reply_whose_second_part_fails_ends_unknown_and_is_never_resent(
+    make_line, sim, clock, ticker
+):
+    line = make_line(LONG_REPLY)
+    reply_id = queue_a_reply(line, sim)
+    sim.fail_next_sends(1, code=512, after=1)  # a transient code: only at-most-once stops a retry
+    line.send_next()
+    for _ in range(5):
+        clock.advance(hours=1)
+        ticker.now += 3600  # past the link's backoff: the port reopens
+        line.send_next()
+    assert outbox_row(line, reply_id).state == "unknown"
+    assert len(sim.sent) == 1, "the first part left once, and nothing was sent again"
+
+
+def test_long_reply_whose_first_part_is_refused_is_retried_whole(make_line, sim, clock):
+    line = make_line(LONG_REPLY)
+    reply_id = queue_a_reply(line, sim)
+    sim.fail_next_sends(1, code=512)
+    line.send_next()
+    clock.advance(seconds=30)
+    line.send_next()
+    assert outbox_row(line, reply_id).state == "sent"
+    assert sim.sent_messages() == [(TEXTER, LONG_REPLY)]
+    assert len(sim.sent) == 3
+
+
+def test_driver_reports_the_parts_that_left_before_a_refused_one(sim):
+    driver = AtModem(load_config(write_config(sim.path.parent, sim)).modem)
+    driver.open()
+    try:
+        sim.fail_next_sends(1, code=500, after=2)
+        with pytest.raises(SendFailed) as failed:
+            driver.send(TEXTER, LONG_REPLY)
+    finally:
+        driver.close()
+    assert (failed.value.parts_sent, failed.value.parts) == (2, 3)
+    assert isinstance(failed.value.cause, CmsError) and failed.value.cause.code == 500
+    assert len(sim.sent) == 2
