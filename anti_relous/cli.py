@@ -243,6 +243,25 @@ def run(app: App) -> None:
 
 
 @cli.command()
+@click.option("--messages", "flood_size", default=2000, show_default=True, help="SMS in the flood.")
+@click.option("--bots", default=50, show_default=True, help="Numbers the flood comes from.")
+@click.option("--keep", is_flag=True, help="Keep the demo's config, database and logs.")
+def demo(flood_size: int, bots: int, keep: bool) -> None:
+    """Play a bot flood against the real daemon and a simulated dongle (under a minute).
+
+    Genuine texters get one reply each; a flood of 2,000 SMS from 50 numbers is recorded but
+    trips the breakers; a pause and a resume follow. Ends with a summary table.
+
+    Example: anti-relous demo
+    """
+    from anti_relous import demo as scenario
+
+    scenario.main(
+        flood_size=flood_size, bots=bots, echo=click.echo, live=sys.stdout.isatty(), keep=keep
+    )
+
+
+@cli.command()
 @click.option(
     "--path",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -1,0 +1,363 @@
+"""`anti-relous demo`: the real daemon, a simulated dongle, and a bot flood, in under a minute.
+
+The daemon runs as `anti-relous run` in a subprocess, exactly as systemd runs it, against the
+built-in simulator (a Huawei-style dongle on a pty) and a temporary database. The scenario:
+genuine texters get one reply each; 2,000 SMS from 50 bot numbers arrive at once and are all
+recorded, while the per-number quota, the abuse block and the flood breaker keep the replies
+few; the operator pauses and resumes the line with the CLI; a summary table ends it.
+
+The flood breaker is scaled down to the demo's minute (more than 20 SMS in 6 s instead of 200
+in 10 minutes), so it trips and recovers while you watch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from anti_relous.config import format_duration, load_config
+from anti_relous.errors import AntiRelousError
+from anti_relous.modem.simulator import ModemSimulator
+from anti_relous.sandbox import SimulateDir, prepare
+from anti_relous.store import Store
+from anti_relous.store.reports import Summary
+
+#: The operator's own phone: told by SMS when the flood starts.
+OPERATOR = "+33611223344"
+GENUINE = [
+    ("+33612345678", "Salut, c'est Julie ? On s'est vus au bar hier soir"),
+    ("+33623456789", "t ou ?? reponds"),
+    ("+33634567890", "Bonsoir mademoiselle, vous êtes libre ce week-end ?"),
+    ("+33645678901", "Pourquoi tu réponds pas"),
+]
+DURING_FLOOD = ("+33656789012", "Salut, tu te souviens de moi ?")
+WHILE_PAUSED = ("+33667890123", "Allô ?")
+AFTER_RESUME = ("+33678901234", "Coucou, c'était sympa ce soir")
+#: Demo settings: the breaker trips within seconds and recovers within seconds.
+FLOOD_THRESHOLD = 20
+FLOOD_WINDOW = timedelta(seconds=6)
+FLOOD_COOLDOWN = timedelta(seconds=2)
+SETTINGS: dict[str, dict[str, Any]] = {
+    "modem": {"command_timeout": "5s"},
+    "flood": {
+        "threshold": FLOOD_THRESHOLD,
+        "window": format_duration(FLOOD_WINDOW),
+        "cooldown": format_duration(FLOOD_COOLDOWN),
+    },
+    "alerts": {"numbers": [OPERATOR]},
+    "schedule": {"poll_interval": "1s", "send_interval": "1s", "health_interval": "2s"},
+    "log": {"level": "warning"},
+}
+#: Generous: a slow CI machine must still get there.
+STEP_TIMEOUT_S = 120.0
+TICK_S = 0.25
+
+
+class DemoError(AntiRelousError):
+    """The demo could not run; the message says where it stopped."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the demo measured, for the summary and for tests."""
+
+    delivered_parts: int
+    summary: Summary
+    alerts_queued: int
+    bots: int
+    bots_blocked: int
+    bot_replies: int
+    chain_ok: bool
+    chain_checked: int
+    cloud_price: float
+    currency: str
+    elapsed_s: float
+
+    @property
+    def cloud_cost(self) -> float:
+        """What a cloud SMS line would have charged: every part in and every part out."""
+        parts = self.summary.inbound_parts + self.summary.parts_sent
+        return round(parts * self.cloud_price, 2)
+
+
+Echo = Callable[[str], None]
+
+
+def main(
+    *, flood_size: int = 2000, bots: int = 50, echo: Echo, live: bool = False, keep: bool = False
+) -> Outcome:
+    """Run the scenario, printing as it goes (``live``: one updating progress line)."""
+    started = time.monotonic()
+    root = Path(tempfile.mkdtemp(prefix="anti-relous-demo-"))
+    place = SimulateDir(root)
+    try:
+        with _line(place) as (simulator, store, daemon):
+            scenario = Scenario(simulator, store, daemon, place, echo, live)
+            outcome = scenario.play(flood_size, bots, started)
+        echo("")
+        echo(summary_table(outcome))
+        if keep:
+            echo("")
+            echo(f"Kept in {root}: look with `anti-relous --config {place.config} stats`")
+        return outcome
+    finally:
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _line(place: SimulateDir) -> Iterator[tuple[ModemSimulator, Store, subprocess.Popen[bytes]]]:
+    """The simulator, the database and `anti-relous run`, torn down in reverse order."""
+    prepare(place, SETTINGS)
+    with ModemSimulator(link=place.link, seed=1) as simulator:
+        store = Store.open(place.database, create=True)
+        log = (place.root / "daemon.log").open("wb")
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "anti_relous", "--config", str(place.config), "run"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield simulator, store, daemon
+        finally:
+            if daemon.poll() is None:
+                daemon.send_signal(signal.SIGTERM)
+                try:
+                    daemon.wait(15)
+                except subprocess.TimeoutExpired:
+                    daemon.kill()
+                    daemon.wait(5)
+            log.close()
+            store.close()
+
+
+class Scenario:
+    """The steps of the demo, each waiting on what the daemon recorded."""
+
+    def __init__(
+        self,
+        simulator: ModemSimulator,
+        store: Store,
+        daemon: subprocess.Popen[bytes],
+        place: SimulateDir,
+        echo: Echo,
+        live: bool,
+    ):
+        self.sim = simulator
+        self.store = store
+        self.daemon = daemon
+        self.place = place
+        self.echo = echo
+        self.live = live
+        self.config = load_config(place.config)
+        self.sent_texts = 0
+
+    def play(self, flood_size: int, bots: int, started: float) -> Outcome:
+        """Every step, then the figures."""
+        self.echo(f"anti-relous demo: daemon (pid {self.daemon.pid}) on a simulated dongle")
+        self.echo(f"  port {self.sim.path}, database {self.place.database}")
+        self._wait("the daemon is ready", self._ready)
+        self.genuine_texters()
+        bot_numbers = self.flood(flood_size, bots)
+        self.pause_and_resume()
+        return self._outcome(bot_numbers, started)
+
+    # --- steps ------------------------------------------------------------------------------
+
+    def genuine_texters(self) -> None:
+        """A few people text the number they were given; one insists."""
+        self.echo("")
+        self.echo("1. Four people text the number; one of them insists.")
+        for sender, text in [*GENUINE, GENUINE[1]]:
+            self._text(sender, text)
+        self._wait("their messages are decided", lambda: self._decided() >= self.sent_texts)
+        self._wait("the replies leave the dongle", lambda: self._summary().replies_sent >= 4)
+        summary = self._summary()
+        self.echo(
+            f"   {summary.inbound_messages} messages recorded, {summary.replies_sent} replies "
+            f"sent, {summary.decisions.get('number_quota', 0)} skipped (one reply per number)"
+        )
+
+    def flood(self, size: int, bots: int) -> list[str]:
+        """Bots send ``size`` SMS from ``bots`` numbers at once; someone genuine texts too."""
+        self.echo("")
+        self.echo(f"2. A bot flood: {size:,} SMS from {bots} numbers, all at once.")
+        numbers = [f"+336{99000000 + i * 7919:08d}" for i in range(bots)]
+        order = [numbers[i % bots] for i in range(size)]
+        random.Random(7).shuffle(order)  # bots interleave; a seed keeps every run alike
+        for i, sender in enumerate(order):
+            self.sim.deliver(sender, f"Gagnez un iPhone ! Code {i:05d}")
+            if i == size // 2:
+                self._text(*DURING_FLOOD)
+        self.sent_texts += size
+        self._wait("the flood is drained", lambda: self._decided() >= self.sent_texts, live=True)
+        summary = self._summary()
+        self.echo(
+            f"   {summary.inbound_messages:,} messages recorded, "
+            f"{summary.decisions.get('flood', 0):,} held back by the flood breaker, "
+            f"{summary.auto_blocked_numbers} numbers blocked automatically"
+        )
+        (caught,) = self.store.reports.messages(sender=DURING_FLOOD[0], last=1)
+        self.echo(f"   someone texting in the middle of it: recorded, decision {caught.reason}")
+        return numbers
+
+    def pause_and_resume(self) -> None:
+        """The operator pauses the line with the CLI, then resumes it."""
+        self.echo("")
+        self.echo("3. The operator pauses the line, someone texts, the operator resumes it.")
+        self._cli("pause", "--reason", "demo: media coverage tonight")
+        self._text(*WHILE_PAUSED)
+        self._wait("the message is decided", lambda: self._decided() >= self.sent_texts)
+        self._cli("resume")
+        calm = FLOOD_WINDOW + FLOOD_COOLDOWN
+        self.echo(f"   (the flood breaker waits for {format_duration(calm)} of calm)")
+        self._wait("the line is calm", lambda: self._calm(calm))
+        self._text(*AFTER_RESUME)
+        self._wait("the message is decided", lambda: self._decided() >= self.sent_texts)
+        reasons = [row.reason for row in self.store.reports.messages(last=2)]
+        self.echo(f"   while paused: {reasons[1]}; after resume: {reasons[0]}")
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _text(self, sender: str, text: str) -> None:
+        self.sim.deliver(sender, text)
+        self.sent_texts += 1
+
+    def _cli(self, *args: str) -> None:
+        self.echo(f"   $ anti-relous {' '.join(args)}")
+        result = subprocess.run(
+            [sys.executable, "-m", "anti_relous", "--config", str(self.place.config), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        for line in result.stdout.splitlines()[:1]:
+            self.echo(f"   {line}")
+        if result.returncode != 0:
+            raise DemoError(f"`anti-relous {args[0]}` failed: {result.stderr.strip()}")
+
+    def _ready(self) -> bool:
+        published = self.store.line.daemon_state("modem")
+        return published is not None and bool(published[0].get("identity"))
+
+    def _decided(self) -> int:
+        return sum(self._summary().decisions.values())
+
+    def _summary(self) -> Summary:
+        return self.store.reports.summary()
+
+    def _calm(self, calm: timedelta) -> bool:
+        newest = self.store.reports.messages(last=1)
+        if not newest:
+            return True
+        return time.time() - newest[0].received_at.timestamp() >= calm.total_seconds() + 1
+
+    def _wait(self, what: str, done: Callable[[], bool], *, live: bool = False) -> None:
+        deadline = time.monotonic() + STEP_TIMEOUT_S
+        shown = 0.0
+        while not done():
+            if self.daemon.poll() is not None:
+                raise DemoError(
+                    f"the daemon exited ({self.daemon.returncode}) before {what}:\n"
+                    + self._daemon_log_tail()
+                )
+            if time.monotonic() > deadline:
+                raise DemoError(f"gave up waiting until {what}:\n{self._daemon_log_tail()}")
+            if live and time.monotonic() - shown >= (TICK_S if self.live else 2.0):
+                self._progress()
+                shown = time.monotonic()
+            time.sleep(TICK_S / 5)
+        if live and self.live:
+            self.echo("")
+
+    def _progress(self) -> None:
+        summary = self._summary()
+        flood = "ON" if self.store.line.state().in_flood else "off"
+        stored = summary.inbound_messages
+        decided = sum(summary.decisions.values())
+        line = (
+            f"   stored {stored:>5,}/{self.sent_texts:,}  decided {decided:>5,}"
+            f"  replies {summary.replies_sent + summary.replies_pending:>3}"
+            f"  bots blocked {summary.auto_blocked_numbers:>3}  flood mode {flood}"
+        )
+        self.echo(f"\r{line}" if self.live else line)
+
+    def _daemon_log_tail(self) -> str:
+        log = self.place.root / "daemon.log"
+        with contextlib.suppress(OSError):
+            return "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+        return "(no daemon log)"
+
+    def _outcome(self, bot_numbers: list[str], started: float) -> Outcome:
+        summary = self._summary()
+        bots = set(bot_numbers)
+        blocked = {row.target for row in self.store.line.blocks(datetime.now(UTC)) if row.automatic}
+        bot_replies = sum(
+            1 for item in self.store.outbox.items(limit=100_000) if item.recipient in bots
+        )
+        alerts = sum(1 for item in self.store.outbox.items(limit=100_000) if item.kind == "alert")
+        chain = self.store.evidence.verify()
+        return Outcome(
+            delivered_parts=self.sim.stats().delivered_parts,
+            summary=summary,
+            alerts_queued=alerts,
+            bots=len(bots),
+            bots_blocked=len(blocked & bots),
+            bot_replies=bot_replies,
+            chain_ok=chain.ok,
+            chain_checked=chain.checked,
+            cloud_price=self.config.cost.cloud_price_per_sms,
+            currency=self.config.cost.currency,
+            elapsed_s=time.monotonic() - started,
+        )
+
+
+def summary_table(outcome: Outcome) -> str:
+    """The closing table."""
+    summary = outcome.summary
+    suppressed = {r: n for r, n in summary.decisions.items() if r != "replied"}
+    rows: list[tuple[str, str]] = [
+        ("SMS received by the dongle", f"{outcome.delivered_parts:,}"),
+        ("messages stored (with raw PDUs)", f"{summary.inbound_messages:,}"),
+        (
+            "replies",
+            f"{summary.replies_sent + summary.replies_pending:,} ({summary.replies_sent:,} "
+            f"sent, {summary.replies_pending:,} still queued)",
+        ),
+        ("  to bot numbers", f"{outcome.bot_replies:,} (one each, before the breaker tripped)"),
+        ("suppressed, by reason:", f"{sum(suppressed.values()):,}"),
+    ]
+    rows += [(f"  {reason}", f"{count:,}") for reason, count in suppressed.items()]
+    rows += [
+        ("bots blocked automatically", f"{outcome.bots_blocked} of {outcome.bots}"),
+        ("alert SMS to the operator", f"{outcome.alerts_queued}"),
+        (
+            "a cloud SMS line would have paid",
+            f"{outcome.cloud_cost:,.2f} {outcome.currency} "
+            f"({summary.inbound_parts + summary.parts_sent:,} parts x "
+            f"{outcome.cloud_price:.2f})",
+        ),
+        (
+            "this line paid per SMS",
+            f"0 {outcome.currency} ({summary.parts_sent} parts on its plan)",
+        ),
+        (
+            "evidence chain",
+            f"{'OK' if outcome.chain_ok else 'BROKEN'}, {outcome.chain_checked:,} messages",
+        ),
+        ("demo time", f"{outcome.elapsed_s:.0f} s"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)

@@ -1,0 +1,86 @@
+"""`anti-relous demo`, smaller: the real daemon, the simulator, a flood, a pause and a resume."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from anti_relous.store import Store
+
+pytestmark = pytest.mark.slow
+
+FLOOD, BOTS, OTHERS = 300, 10, 8
+
+
+@pytest.fixture(scope="module")
+def played():
+    """Run `anti-relous demo --keep` once; yields its output and its kept database."""
+    result = subprocess.run(
+        [sys.executable, "-m", "anti_relous", "demo", "--messages", str(FLOOD),
+         "--bots", str(BOTS), "--keep"],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    kept = Path(re.search(r"Kept in (\S+):", result.stdout).group(1))
+    with Store.open(kept / "line.db", create=False) as store:
+        yield result.stdout, store
+    shutil.rmtree(kept, ignore_errors=True)
+
+
+def row(output, label):
+    """The value column of one line of the summary table."""
+    (line,) = [line for line in output.splitlines() if line.startswith(label)]
+    return line[len(label) :].strip()
+
+
+def test_every_sms_the_dongle_received_is_stored(played):
+    output, store = played
+    assert row(output, "SMS received by the dongle") == str(FLOOD + OTHERS)
+    assert store.reports.summary().inbound_messages == FLOOD + OTHERS
+
+
+def test_every_bot_is_blocked_and_gets_at_most_one_reply(played):
+    output, store = played
+    assert row(output, "bots blocked automatically") == f"{BOTS} of {BOTS}"
+    bots = {b.target for b in store.line.blocks(datetime.now(UTC)) if b.automatic}
+    replies = [i.recipient for i in store.outbox.items(limit=1000) if i.recipient in bots]
+    assert len(replies) == len(set(replies))
+
+
+def test_the_flood_breaker_holds_back_replies_and_alerts_the_operator_once(played):
+    output, store = played
+    assert store.reports.summary().decisions["flood"] > 0
+    assert row(output, "alert SMS to the operator") == "1"
+    assert "someone texting in the middle of it: recorded, decision flood" in output
+
+
+def test_pause_holds_the_reply_and_resume_brings_it_back(played):
+    output, _ = played
+    assert "$ anti-relous pause --reason demo: media coverage tonight" in output
+    assert "while paused: paused; after resume: replied" in output
+
+
+def test_genuine_texters_get_one_reply_each(played):
+    output, _ = played
+    assert "5 messages recorded, 4 replies sent, 1 skipped (one reply per number)" in output
+
+
+def test_the_summary_says_what_a_cloud_line_would_have_paid(played):
+    output, store = played
+    summary = store.reports.summary()
+    parts = summary.inbound_parts + summary.parts_sent
+    assert row(output, "a cloud SMS line would have paid").startswith(
+        f"{parts * 0.16:,.2f} EUR ({parts:,} parts x 0.16)"
+    )
+
+
+def test_the_evidence_chain_verifies(played):
+    output, store = played
+    assert row(output, "evidence chain") == f"OK, {FLOOD + OTHERS} messages"
+    assert store.evidence.verify().ok
