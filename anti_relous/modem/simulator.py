@@ -49,8 +49,9 @@ BITS_PER_BYTE = 10
 _THROTTLE_SLICE_S = 0.005
 # Unthrottled reads take what is there, up to this.
 _READ_SIZE = 65536
-# With chunking, wait at most this long for the host to read a chunk before writing the next.
-_DRAIN_WAIT_S = 0.02
+# With chunking, wait at most this long for the host to read a chunk before writing the next;
+# a host that let it pass is not reading, and is not waited for again until it catches up.
+_DRAIN_WAIT_S = 0.2
 _RANDOM_CHUNK_MAX = 16
 
 
@@ -113,6 +114,8 @@ class ModemSimulator:
         self._out_free_at = 0.0
         self._in_pending = b""
         self._in_ready_at = 0.0
+        # Chunked output: the host let a chunk sit unread past _DRAIN_WAIT_S.
+        self._host_idle = False
         self._next_reference = 1
         #: fail_next_sends(after=n): (sends to see first, count, code) until armed.
         self._send_failures: tuple[int, int, int] | None = None
@@ -556,14 +559,19 @@ class ModemSimulator:
         return None
 
     def _wait_drained(self, slave: int) -> None:
-        """Give the host a moment to read a chunk, so chunks reach it one by one."""
-        deadline = time.monotonic() + _DRAIN_WAIT_S
+        """Give the host time to read a chunk, so chunks reach it one by one."""
         pending = array.array("i", [0])
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + (0.0 if self._host_idle else _DRAIN_WAIT_S)
+        while True:
             try:
                 fcntl.ioctl(slave, termios.FIONREAD, pending, True)
             except OSError:
                 return
             if pending[0] == 0:
+                self._host_idle = False
+                return
+            if time.monotonic() >= deadline:
+                # Nobody reads (port closed, host busy): stop waiting until it catches up.
+                self._host_idle = True
                 return
             time.sleep(0.0001)

@@ -1,0 +1,301 @@
+"""Equipment commands of the simulated dongle (V.250, TS 27.007), and what every table shares.
+
+A handler takes the firmware, the command's form ("" to execute, "?" to read, "=?" to test,
+"=" to set) and its arguments; it returns the information lines of the answer, or raises
+``Refused`` for an error result. The firmware (``sim_firmware``) frames and sends them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from anti_relous.modem.sim_card import PinResult, PinState
+
+if TYPE_CHECKING:
+    from anti_relous.modem.sim_firmware import Firmware
+
+log = logging.getLogger(__name__)
+
+QUOTED = re.compile(r'"([^"]*)"')
+
+
+class Refused(Exception):
+    """A command failed: ``kind`` is "cme", "cms" or "" (plain ERROR)."""
+
+    def __init__(self, kind: str = "", code: int = 0) -> None:
+        super().__init__(kind, code)
+        self.kind = kind
+        self.code = code
+
+
+class Prompt:
+    """AT+CMGS is waiting for its PDU (``length`` set) or its text (``number`` set)."""
+
+    def __init__(self, *, length: int | None = None, number: str | None = None) -> None:
+        self.length = length
+        self.number = number
+        self.data = bytearray()
+
+
+Handler = Callable[["Firmware", str, str], "list[str] | Prompt"]
+
+
+@dataclass(frozen=True)
+class ModemIdentity:
+    """What the dongle answers to ATI, AT+CGMI/CGMM/CGMR/CGSN and AT+CIMI."""
+
+    manufacturer: str = "huawei"
+    model: str = "E173"
+    firmware: str = "11.126.85.00.209"
+    imei: str = "863565012345671"
+    imsi: str = "208011234567890"
+    operator: str = "Orange F"
+    #: Mobile country code + network code of the operator (TS 24.008), for AT+COPS numeric.
+    plmn: str = "20801"
+
+
+def _ok(fw: Firmware, form: str, args: str) -> list[str]:
+    return []
+
+
+def _at_e(fw: Firmware, form: str, args: str) -> list[str]:
+    if args not in ("", "0", "1"):
+        raise Refused()
+    fw.echo = args == "1"
+    return []
+
+
+def _at_z(fw: Firmware, form: str, args: str) -> list[str]:
+    fw.reset()
+    return []
+
+
+def _at_v(fw: Firmware, form: str, args: str) -> list[str]:
+    if args not in ("", "1"):
+        raise Refused()  # numeric result codes (ATV0) are not simulated
+    return []
+
+
+def _at_i(fw: Firmware, form: str, args: str) -> list[str]:
+    ident = fw.identity
+    return [
+        f"Manufacturer: {ident.manufacturer}",
+        f"Model: {ident.model}",
+        f"Revision: {ident.firmware}",
+        f"IMEI: {ident.imei}",
+        "+GCAP: +CGSM,+DS,+ES",
+    ]
+
+
+def _at_s_register(fw: Firmware, form: str, args: str) -> list[str]:
+    return ["000"] if form == "?" else []
+
+
+def _cgmi(fw: Firmware, form: str, args: str) -> list[str]:
+    return [] if form == "=?" else [fw.identity.manufacturer]
+
+
+def _cgmm(fw: Firmware, form: str, args: str) -> list[str]:
+    return [] if form == "=?" else [fw.identity.model]
+
+
+def _cgmr(fw: Firmware, form: str, args: str) -> list[str]:
+    return [] if form == "=?" else [fw.identity.firmware]
+
+
+def _cgsn(fw: Firmware, form: str, args: str) -> list[str]:
+    return [] if form == "=?" else [fw.identity.imei]
+
+
+def _cimi(fw: Firmware, form: str, args: str) -> list[str]:
+    return [] if form == "=?" else [fw.identity.imsi]
+
+
+def _gcap(fw: Firmware, form: str, args: str) -> list[str]:
+    return ["+GCAP: +CGSM,+DS,+ES"]
+
+
+def _cmee(fw: Firmware, form: str, args: str) -> list[str]:
+    if form == "?":
+        return [f"+CMEE: {fw.cmee}"]
+    if form == "=?":
+        return ["+CMEE: (0-2)"]
+    fw.cmee = int_arg(args, 0, 2, default=0)
+    return []
+
+
+def _cpin(fw: Firmware, form: str, args: str) -> list[str]:
+    if form == "?":
+        return [f"+CPIN: {fw.pin.state}"]
+    if form != "=":
+        return []
+    codes = QUOTED.findall(args) or [a.strip() for a in args.split(",")]
+    if not 1 <= len(codes) <= 2:
+        raise Refused("cme", 3)
+    result = fw.pin.enter(codes[0], codes[1] if len(codes) == 2 else None)
+    if result is PinResult.WRONG:
+        log.debug("sim: wrong PIN/PUK (%d wrong so far)", fw.pin.wrong_attempts)
+        raise Refused("cme", 16)
+    if result is PinResult.NOT_ALLOWED:
+        raise Refused("cme", 12 if fw.pin.state is PinState.SIM_PUK else 3)
+    return []
+
+
+def _cfun(fw: Firmware, form: str, args: str) -> list[str]:
+    if form == "?":
+        return ["+CFUN: 1"]
+    if form == "=?":
+        return ["+CFUN: (0,1,4),(0,1)"]
+    return []
+
+
+def _cpas(fw: Firmware, form: str, args: str) -> list[str]:
+    return ["+CPAS: 0"]
+
+
+def _csq(fw: Firmware, form: str, args: str) -> list[str]:
+    if form == "=?":
+        return ["+CSQ: (0-31,99),(0-7,99)"]
+    return [f"+CSQ: {fw.rssi if fw.pin.state is PinState.READY else 99},99"]
+
+
+def _registration_state(fw: Firmware) -> int:
+    # TS 27.007 7.2 <stat>: 1 registered (home), 2 searching.
+    return 1 if fw.registered and fw.pin.state is PinState.READY else 2
+
+
+def _creg(fw: Firmware, form: str, args: str) -> list[str]:
+    return _registration(fw, "+CREG", form, args)
+
+
+def _cgreg(fw: Firmware, form: str, args: str) -> list[str]:
+    return _registration(fw, "+CGREG", form, args)
+
+
+def _registration(fw: Firmware, name: str, form: str, args: str) -> list[str]:
+    # +CREG (circuit switched, SMS) and +CGREG (packet switched) read alike here.
+    if form == "?":
+        mode = fw.report_modes.get(name, 0)
+        state = _registration_state(fw)
+        location = ',"1A2B","0C3D4E5F"' if mode == 2 and state == 1 else ""
+        return [f"{name}: {mode},{state}{location}"]
+    if form == "=?":
+        return [f"{name}: (0-2)"]
+    fw.report_modes[name] = int_arg(args, 0, 2, default=0)
+    return []
+
+
+def _cgatt(fw: Firmware, form: str, args: str) -> list[str]:
+    if form == "?":
+        return [f"+CGATT: {int(_registration_state(fw) == 1)}"]
+    if form == "=?":
+        return ["+CGATT: (0,1)"]
+    int_arg(args, 0, 1, default=0)
+    return []
+
+
+def _cops(fw: Firmware, form: str, args: str) -> list[str]:
+    if form == "?":
+        if _registration_state(fw) != 1:
+            return ["+COPS: 0"]
+        name = fw.identity.plmn if fw.cops_format == 2 else fw.identity.operator
+        return [f'+COPS: 0,{fw.cops_format},"{name}",2']
+    if form == "=?":
+        ident = fw.identity
+        return [f'+COPS: (2,"{ident.operator}","Orange","{ident.plmn}",2),,(0-4),(0-2)']
+    # AT+COPS=<mode>[,<format>]: only mode 3 (set the format) changes anything here.
+    values = [v.strip() for v in args.split(",")]
+    if values[0] == "3" and len(values) > 1:
+        fw.cops_format = int_arg(values[1], 0, 2, default=0)
+    return []
+
+
+def _cnum(fw: Firmware, form: str, args: str) -> list[str]:
+    return []
+
+
+def _cscs(fw: Firmware, form: str, args: str) -> list[str]:
+    if form == "?":
+        return [f'+CSCS: "{fw.charset}"']
+    if form == "=?":
+        return ['+CSCS: ("IRA","GSM","UCS2")']
+    quoted = QUOTED.findall(args)
+    if not quoted or quoted[0].upper() not in ("IRA", "GSM", "UCS2"):
+        raise Refused("cme", 4)
+    fw.charset = quoted[0].upper()
+    return []
+
+
+def _curc(fw: Firmware, form: str, args: str) -> list[str]:
+    # Huawei: turn periodic URCs off. Accepted; the interleaving fault stays under the test's
+    # control (interleave_urcs) so that a driver cannot silence it.
+    return ["^CURC: 0"] if form == "?" else []
+
+
+def _portsel(fw: Firmware, form: str, args: str) -> list[str]:
+    # Huawei: which of the stick's serial ports gets the URCs. There is one port here.
+    if form == "?":
+        return ["^PORTSEL: 0"]
+    if form == "=?":
+        return ["^PORTSEL: (0,1)"]
+    int_arg(args, 0, 1, default=0)
+    return []
+
+
+def int_arg(text: str, low: int, high: int, *, default: int, code: int = 0) -> int:
+    """A number in [low, high] (``default`` if empty); else ERROR, or +CMS ERROR ``code``."""
+    text = text.strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise Refused("cms" if code else "", code) from None
+    if not low <= value <= high:
+        raise Refused("cms" if code else "", code)
+    return value
+
+
+# Refused with +CME ERROR 11 (12 once blocked) until the PIN is entered.
+NEEDS_PIN = frozenset({"+CIMI", "+COPS", "+CNUM"})
+
+EQUIPMENT_COMMANDS: dict[str, Handler] = {
+    "": _ok,
+    "E": _at_e,
+    "Z": _at_z,
+    "&F": _at_z,
+    "V": _at_v,
+    "Q": _ok,
+    "X": _ok,
+    "&C": _ok,
+    "&D": _ok,
+    "I": _at_i,
+    "S": _at_s_register,
+    "+CGMI": _cgmi,
+    "+GMI": _cgmi,
+    "+CGMM": _cgmm,
+    "+GMM": _cgmm,
+    "+CGMR": _cgmr,
+    "+GMR": _cgmr,
+    "+CGSN": _cgsn,
+    "+GSN": _cgsn,
+    "+CIMI": _cimi,
+    "+GCAP": _gcap,
+    "+CMEE": _cmee,
+    "+CPIN": _cpin,
+    "+CFUN": _cfun,
+    "+CPAS": _cpas,
+    "+CSQ": _csq,
+    "+CREG": _creg,
+    "+CGREG": _cgreg,
+    "+CGATT": _cgatt,
+    "+COPS": _cops,
+    "+CNUM": _cnum,
+    "+CSCS": _cscs,
+    "^CURC": _curc,
+    "^PORTSEL": _portsel,
+}
