@@ -13,6 +13,7 @@ import random
 import select
 import threading
 import tty
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,13 @@ from daemon_helpers import Daemon, eventually, write_config
 
 from anti_relous.config import DEFAULT_REPLY, load_config
 from anti_relous.link import ModemLink
-from anti_relous.modem import open_modem
-from anti_relous.modem.at import AtParser, Discarded, Prompt
+from anti_relous.modem import MessageStatus, StoredMessage, commands, open_modem, pdu
+from anti_relous.modem.at import AtParser, Discarded, Prompt, Response
 from anti_relous.modem.at_modem import AtModem
 from anti_relous.modem.errors import CmsError, SendFailed
 from anti_relous.modem.simulator import ModemSimulator
 from anti_relous.service import MAX_SEND_ATTEMPTS, LineService
+from anti_relous.sms import PartKind
 from anti_relous.store import Store
 
 TEXTER = "+33612345678"
@@ -299,3 +301,49 @@ def test_driver_reports_the_parts_that_left_before_a_refused_one(sim):
     assert (failed.value.parts_sent, failed.value.parts) == (2, 3)
     assert isinstance(failed.value.cause, CmsError) and failed.value.cause.code == 500
     assert len(sim.sent) == 2
+
+
+# ---- malformed PDUs on the SIM -----------------------------------------------------------------
+
+
+def malformed_pdus() -> dict[str, bytes]:
+    """PDUs no phone would send, as a bot, a broken SMSC or a corrupt SIM slot may leave them."""
+    now = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
+    (threat,) = pdu.encode_deliver("+33698765432", "je sais où tu habites, réponds", now)
+    first, _ = pdu.encode_deliver("+33698765432", "x" * 200, now, reference=9)
+    header = first.index(bytes([5, 0, 3, 9, 2, 1]))  # TS 23.040 concatenation UDH: ref 9, 1/2
+    bad_udh = first[: header + 5] + b"\x03" + first[header + 6 :]  # part 3 of 2
+    submit = bytes.fromhex(pdu.encode_submit("+33698765432", "à l'envers")[0].hex)
+    return {
+        "truncated": threat[:-10],
+        "bad concatenation header": bad_udh,
+        "random bytes": random.Random(6).randbytes(60),
+        "an SMS-SUBMIT": submit,
+        "empty slot": b"",
+    }
+
+
+def test_a_slot_listed_with_length_0_and_no_pdu_does_not_fail_the_whole_listing():
+    answer = [Response("+CMGL: 4,1,,0"), Response("+CMGL: 5,0,,2", pdu="000A0B")]
+    assert commands.parse_stored_list(answer, "SM") == [
+        StoredMessage("SM", 4, MessageStatus.REC_READ, b""),
+        StoredMessage("SM", 5, MessageStatus.REC_UNREAD, b"\x00\x0a\x0b"),
+    ]
+
+
+@pytest.mark.slow
+def test_malformed_pdus_are_quarantined_and_the_next_sms_is_answered(sim, run_daemon):
+    pdus = malformed_pdus()
+    assert {pdu.decode_stored("SM", 0, raw).kind for raw in pdus.values()} == {PartKind.UNDECODABLE}
+    daemon = run_daemon(sim)
+    for raw in pdus.values():
+        sim.deliver_pdu(raw)
+    sim.deliver(TEXTER, "un vrai message")
+    assert sim.wait_until(lambda s: s.sent_messages() == [(TEXTER, DEFAULT_REPLY)], 30), daemon.log
+    quarantined = daemon.query(
+        "SELECT p.pdu, d.reason FROM messages m JOIN inbound_parts p ON p.message_id = m.id"
+        " JOIN decisions d ON d.message_id = m.id WHERE m.kind = 'undecodable' ORDER BY m.id"
+    )
+    assert quarantined == [(raw, "undecodable") for raw in pdus.values()]
+    assert (sim.stats().stored, sim.stats().deleted_parts) == (0, len(pdus) + 1)
+    assert "Traceback" not in daemon.log

@@ -321,6 +321,11 @@ def _stored_message(
     except ValueError:
         raise MalformedResponse(command, line, f"unknown message status {stat}") from None
     if response.pdu is None:
+        if fields[-1] == "0":
+            # A slot listed with <length> 0 (a corrupt or half-written message): an empty PDU,
+            # quarantined and deleted like any undecodable one. Refusing the whole listing
+            # instead would leave the SIM undrained for good.
+            return StoredMessage(storage, index, status, b"")
         raise MalformedResponse(command, line, "no PDU line after the header")
     if len(response.pdu) % 2:
         raise MalformedResponse(command, response.pdu, "odd number of hex digits in the PDU")
