@@ -15,7 +15,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -436,6 +435,8 @@ def send_queued_now(
 
 def example_config() -> str:
     """The commented example configuration shipped with the package."""
+    from importlib import resources
+
     return resources.files("anti_relous").joinpath("config.example.toml").read_text("utf-8")
 
 

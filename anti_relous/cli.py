@@ -9,8 +9,6 @@ modem drivers) are imported inside the commands that use them, so `status` start
 from __future__ import annotations
 
 import contextlib
-import csv
-import json
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -656,6 +654,9 @@ def export(
     Example: anti-relous export --format csv --output plainte.csv --from 0612345678
     Example: anti-relous export --format json --since 2026-11-01 -o novembre.jsonl
     """
+    import csv
+    import json
+
     store = app.store
     filters: dict[str, Any] = {"since": since, "until": until, "sender": sender_filter(app, sender)}
     total = store.reports.count_messages(**filters) if output != "-" else 0

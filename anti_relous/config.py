@@ -12,8 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
-
 from anti_relous.errors import AntiRelousError
 from anti_relous.numbers import normalise
 
@@ -163,6 +161,8 @@ def _pin(value: Any) -> str:
 def _regions(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
         raise ValueError('expected a non-empty list of region codes such as ["FR"]')
+    import phonenumbers  # on first use: see numbers.py
+
     regions = []
     for item in value:
         code = item.upper() if isinstance(item, str) else item

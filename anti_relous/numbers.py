@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import re
-
-import phonenumbers
-from phonenumbers import PhoneNumberType
+from functools import cache
 
 from anti_relous.sms import NumberKind, PhoneNumber
 
+# phonenumbers takes longer to import than the rest of the CLI, so the functions that parse
+# numbers import it: commands that never parse one (`anti-relous status`) start faster.
 # Short codes are national and at most 6 digits in the numbering plans phonenumbers knows.
 _MAX_SHORT_CODE_DIGITS = 6
 _SEPARATORS = re.compile(r"[\s.\-()/]")
 _DIGITS = re.compile(r"\+?\d+")
-# phonenumbers answers FIXED_LINE_OR_MOBILE where a plan cannot tell (US, CA...): such a number
-# can receive SMS, so it counts as mobile; the region filter still applies.
-_KIND_BY_TYPE = {
-    PhoneNumberType.MOBILE: NumberKind.MOBILE,
-    PhoneNumberType.FIXED_LINE_OR_MOBILE: NumberKind.MOBILE,
-    PhoneNumberType.FIXED_LINE: NumberKind.FIXED_LINE,
-    PhoneNumberType.PREMIUM_RATE: NumberKind.PREMIUM_RATE,
-    # Shared-cost numbers bill the caller above the standard rate: as dangerous as premium.
-    PhoneNumberType.SHARED_COST: NumberKind.PREMIUM_RATE,
-}
+
+
+@cache
+def _kind_by_type() -> dict[int, NumberKind]:
+    from phonenumbers import PhoneNumberType
+
+    # phonenumbers answers FIXED_LINE_OR_MOBILE where a plan cannot tell (US, CA...): such a
+    # number can receive SMS, so it counts as mobile; the region filter still applies.
+    return {
+        PhoneNumberType.MOBILE: NumberKind.MOBILE,
+        PhoneNumberType.FIXED_LINE_OR_MOBILE: NumberKind.MOBILE,
+        PhoneNumberType.FIXED_LINE: NumberKind.FIXED_LINE,
+        PhoneNumberType.PREMIUM_RATE: NumberKind.PREMIUM_RATE,
+        # Shared-cost numbers bill the caller above the standard rate: as dangerous as premium.
+        PhoneNumberType.SHARED_COST: NumberKind.PREMIUM_RATE,
+    }
 
 
 def classify(raw: str, default_region: str) -> PhoneNumber:
@@ -31,6 +37,8 @@ def classify(raw: str, default_region: str) -> PhoneNumber:
     National formats are read in ``default_region``; ``00`` international prefixes, spaces, dots
     and dashes are accepted. Letters make an alphanumeric sender. Anything unparsable is INVALID.
     """
+    import phonenumbers
+
     text = raw.strip()
     compact = _SEPARATORS.sub("", text)
     if not compact:
@@ -51,7 +59,7 @@ def classify(raw: str, default_region: str) -> PhoneNumber:
     if not phonenumbers.is_valid_number(parsed):
         return PhoneNumber(raw=raw, kind=NumberKind.INVALID)
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    kind = _KIND_BY_TYPE.get(phonenumbers.number_type(parsed), NumberKind.OTHER)
+    kind = _kind_by_type().get(phonenumbers.number_type(parsed), NumberKind.OTHER)
     return PhoneNumber(
         raw=raw, kind=kind, e164=e164, region=phonenumbers.region_code_for_number(parsed)
     )
@@ -75,6 +83,8 @@ def normalise_prefix(raw: str, default_region: str) -> str | None:
         return "+" + compact[2:]
     if compact.startswith("+"):
         return compact
+    import phonenumbers
+
     country_code = phonenumbers.country_code_for_region(default_region)
     if compact.startswith("0") and country_code:
         return f"+{country_code}{compact[1:]}"

@@ -1,0 +1,147 @@
+"""CLI start-up: `anti-relous status --json` wall time against `python -c pass`, same venv.
+
+Issue 5's target: under 3x. Both commands run as fresh processes, alternately (so a busy
+moment on the box hits both), many times; the medians are compared. The line is a real one:
+a config from `anti-relous init`, a database holding a day of traffic (a few thousand
+messages, decisions and replies) and a daemon state, so `status` runs every query it runs in
+production. An import-time breakdown (`python -X importtime`) says what the time goes to.
+
+    .venv/bin/python benchmarks/cli_startup.py            # 60 runs of each
+    .venv/bin/python benchmarks/cli_startup.py --runs 200
+
+Writes benchmarks/results/cli_startup.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from anti_relous.config import load_config
+from anti_relous.policy import Rules
+from anti_relous.sandbox import SimulateDir, prepare
+from anti_relous.service import Texts, decide_pending
+from anti_relous.sms import DecodedPart, PartKind, ReceivedPart
+from anti_relous.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "cli_startup.json"
+TARGET_RATIO = 3.0
+MESSAGES = 3000
+
+
+def fill(place: SimulateDir) -> None:
+    """A line with a day of traffic: 3,000 messages from 300 senders, decided, and a daemon."""
+    prepare(place)
+    config = load_config(place.config)
+    now = datetime.now(UTC)
+    with Store.open(place.database) as store:
+        for batch in range(MESSAGES // 100):
+            at = now - timedelta(hours=23) + timedelta(minutes=batch * 14)
+            parts = [
+                ReceivedPart(
+                    storage="SM",
+                    index=i,
+                    pdu=f"bench-{batch}-{i}".encode(),
+                    kind=PartKind.DELIVER,
+                    decoded=DecodedPart(f"+3361{(batch * 100 + i) % 300:07d}", "salut", at, "gsm7"),
+                )
+                for i in range(100)
+            ]
+            store.inbound.ingest(parts, at, "FR")
+            decide_pending(store, Rules.from_config(config), Texts.from_config(config), at)
+        store.line.put_daemon_state(
+            now, "daemon", {"pid": os.getpid(), "started_at": now.isoformat(),
+                            "state": "running", "status": "polling"},
+        )  # fmt: skip
+
+
+def wall_times(commands: list[list[str]], runs: int) -> list[list[float]]:
+    """Seconds per run of each command, the commands alternating."""
+    times: list[list[float]] = [[] for _ in commands]
+    for _ in range(runs):
+        for index, command in enumerate(commands):
+            start = time.perf_counter()
+            subprocess.run(
+                command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+            )
+            times[index].append(time.perf_counter() - start)
+    return times
+
+
+def import_breakdown(command: list[str], top: int = 12) -> list[tuple[str, float]]:
+    """The slowest top-level imports (cumulative ms) of one run of ``command``."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", *command], capture_output=True, text=True, check=False
+    )
+    rows = []
+    for line in result.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, cumulative, name = line.split("|")
+        if name.startswith("   "):  # nested deeper than a top-level import of the program
+            continue
+        with_digits = cumulative.strip()
+        if with_digits.isdigit():
+            rows.append((name.strip(), int(with_digits) / 1000))
+    return sorted(rows, key=lambda row: -row[1])[:top]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=60)
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="anti-relous-bench-"))
+    try:
+        place = SimulateDir(root)
+        fill(place)
+        cli = shutil.which("anti-relous", path=str(Path(sys.executable).parent))
+        if cli is None:
+            sys.exit("anti-relous is not installed in this venv: pip install -e .")
+        status = [cli, "--config", str(place.config), "status", "--json"]
+        check = subprocess.run(status, capture_output=True, text=True, check=False)
+        if check.returncode != 0:
+            sys.exit(f"status failed ({check.returncode}): {check.stderr}")
+        baseline, measured = wall_times([[sys.executable, "-c", "pass"], status], args.runs)
+        breakdown = import_breakdown(["-m", "anti_relous", *status[1:]])
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    base_ms = statistics.median(baseline) * 1000
+    status_ms = statistics.median(measured) * 1000
+    ratio = status_ms / base_ms
+    print(f"python -c pass           median {base_ms:6.1f} ms")
+    print(f"anti-relous status --json median {status_ms:6.1f} ms")
+    verdict = "met" if ratio < TARGET_RATIO else "MISSED"
+    print(f"ratio {ratio:.2f}x (target < {TARGET_RATIO:.0f}x: {verdict})")
+    print("slowest top-level imports of one status run (cumulative ms):")
+    for name, ms in breakdown:
+        print(f"  {ms:6.1f}  {name}")
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "runs": args.runs,
+        "python_pass_median_ms": round(base_ms, 1),
+        "status_json_median_ms": round(status_ms, 1),
+        "ratio": round(ratio, 2),
+        "target_ratio": TARGET_RATIO,
+        "imports_ms": dict(breakdown),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
