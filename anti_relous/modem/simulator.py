@@ -122,9 +122,8 @@ class ModemSimulator:
         # Bytes that crossed the line each way, for line-rate figures (benchmarks).
         self._bytes_from_host = 0
         self._bytes_to_host = 0
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        os.set_blocking(self._wake_w, False)
+        # A self-pipe that wakes the serving thread's select(); opened by start().
+        self._wake_r = self._wake_w = -1
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -133,6 +132,9 @@ class ModemSimulator:
         with self._lock:
             if self._thread is not None:
                 raise RuntimeError("simulator already started")
+            self._wake_r, self._wake_w = os.pipe()
+            os.set_blocking(self._wake_r, False)
+            os.set_blocking(self._wake_w, False)
             self._open_pty()
             self._thread = threading.Thread(target=self._serve, name="modem-simulator", daemon=True)
             self._thread.start()
@@ -152,8 +154,9 @@ class ModemSimulator:
         with self._lock:
             self._close_pty()
             for fd in (self._wake_r, self._wake_w):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+                if fd >= 0:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
             self._wake_r = self._wake_w = -1
         if self._own_dir is not None:
             shutil.rmtree(self._own_dir, ignore_errors=True)
@@ -402,6 +405,8 @@ class ModemSimulator:
         self._in_pending = b""
 
     def _wake(self) -> None:
+        if self._wake_w < 0:
+            return
         with contextlib.suppress(OSError):
             os.write(self._wake_w, b"!")
 
