@@ -11,13 +11,17 @@ import contextlib
 import os
 import random
 import select
+import signal
+import subprocess
+import sys
 import threading
+import time
 import tty
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from daemon_helpers import Daemon, eventually, write_config
+from daemon_helpers import Daemon, NotifySocket, eventually, write_config
 
 from anti_relous.config import DEFAULT_REPLY, load_config
 from anti_relous.link import ModemLink
@@ -347,3 +351,131 @@ def test_malformed_pdus_are_quarantined_and_the_next_sms_is_answered(sim, run_da
     assert quarantined == [(raw, "undecodable") for raw in pdus.values()]
     assert (sim.stats().stored, sim.stats().deleted_parts) == (0, len(pdus) + 1)
     assert "Traceback" not in daemon.log
+
+
+# ---- a tiny SIM, a full disk, a locked database, a bad reload ------------------------------------
+
+
+@pytest.mark.slow
+def test_a_five_slot_sim_under_a_burst_of_100_sms_stores_each_exactly_once(tmp_path, run_daemon):
+    with ModemSimulator(link=tmp_path / "small-sim", slots=5) as small:
+        daemon = run_daemon(small)
+        texts = [f"rafale {n}" for n in range(100)]
+        for n, text in enumerate(texts):
+            small.deliver(f"+336131000{n % 10:02d}", text)
+        assert eventually(lambda: stored_parts(daemon) == 100, 60), small.stats()
+        stats = small.stats()
+        assert (stats.high_water, stats.delivered_parts) == (5, 100)
+        assert stats.full_events > 0, "the network had to wait for free slots"
+        assert_stored_exactly_once(daemon, small, texts)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MiB tmpfs: a disk the test can fill (needs root, as CI runs)."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    try:
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(mount_point)],
+            capture_output=True,
+            text=True,
+        )
+    except FileNotFoundError:
+        pytest.skip("no mount command here")
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
+    yield mount_point
+    subprocess.run(["umount", "--lazy", str(mount_point)], check=True)
+
+
+def fill(directory: Path) -> Path:
+    """Write a file until the disk is full; delete it to give the space back."""
+    filler = directory / "filler"
+    with filler.open("wb", buffering=0) as handle, contextlib.suppress(OSError):  # ENOSPC
+        while True:
+            handle.write(b"\0" * 4096)
+    return filler
+
+
+@pytest.fixture
+def notify(tmp_path):
+    listener = NotifySocket(tmp_path / "notify.sock")
+    yield listener
+    listener.close()
+
+
+@pytest.mark.slow
+def test_a_full_disk_stops_deletes_from_the_sim_until_space_returns(
+    tmp_path, small_disk, notify, run_daemon
+):
+    with ModemSimulator(link=tmp_path / "sim10", slots=10) as sim:
+        database = f'database = "{small_disk / "line.db"}"'
+        daemon = run_daemon(sim, env={"NOTIFY_SOCKET": str(notify.path)}, storage=database)
+        sim.deliver(TEXTER, "avant")
+        assert eventually(lambda: stored_parts(daemon) == 1), daemon.log
+        filler = fill(small_disk)
+        texts = [f"disque plein {n}" for n in range(25)]
+        for n, text in enumerate(texts):
+            sim.deliver(f"+336132000{n:02d}", text)
+        assert eventually(lambda: "database error, not deleting anything" in daemon.log, 30)
+        assert eventually(lambda: notify.lines("STATUS=database error, SIM buffering"), 10)
+        time.sleep(3)  # more than a poll interval: still nothing deleted
+        stats = sim.stats()
+        assert (stats.stored, stats.queued, stats.deleted_parts) == (10, 15, 1)
+        assert stored_parts(daemon) == 1
+        filler.unlink()
+        assert eventually(lambda: stored_parts(daemon) == 26, 60), daemon.log
+        assert_stored_exactly_once(daemon, sim, ["avant", *texts])
+        assert "database usable again" in daemon.log
+        assert daemon.stop() == 0
+
+
+HOLD_THE_WRITE_LOCK = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+db.execute("UPDATE line_state SET pause_reason = pause_reason")
+print("locked", flush=True)
+sys.stdin.readline()
+db.execute("COMMIT")
+"""
+
+
+@pytest.mark.slow
+def test_a_long_transaction_of_another_process_delays_ingest_but_loses_nothing(sim, run_daemon):
+    daemon = run_daemon(sim)
+    # An operator's sqlite3 shell (or a slow CLI command) in the middle of a write transaction,
+    # holding the lock longer than the daemon's busy timeout.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_WRITE_LOCK, str(daemon.db_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        texts = [f"pendant le verrou {n}" for n in range(10)]
+        for n, text in enumerate(texts):
+            sim.deliver(f"+336133000{n:02d}", text)
+        assert eventually(lambda: "is locked by another process" in daemon.log, 30), daemon.log
+        assert (sim.stats().stored, sim.stats().deleted_parts) == (10, 0)
+        assert stored_parts(daemon) == 0
+    finally:
+        holder.communicate("commit\n", timeout=10)
+    assert eventually(lambda: stored_parts(daemon) == 10, 30), daemon.log
+    assert_stored_exactly_once(daemon, sim, texts)
+
+
+@pytest.mark.slow
+def test_sighup_with_a_bad_value_keeps_the_old_config_and_names_the_key(sim, run_daemon):
+    daemon = run_daemon(sim)
+    bad = '[line]\nreply = "Nouveau texte."\n[quota]\nreplies_per_number = -1\n'
+    daemon.config_path.write_text(daemon.config_path.read_text() + bad)
+    daemon.signal(signal.SIGHUP)
+    assert eventually(lambda: "configuration not reloaded" in daemon.log, 10), daemon.log
+    (line,) = [line for line in daemon.log.splitlines() if "configuration not reloaded" in line]
+    assert "[quota] replies_per_number" in line and "-1" in line
+    sim.deliver(TEXTER, "salut")
+    assert sim.wait_until(lambda s: s.sent_messages() == [(TEXTER, DEFAULT_REPLY)], 30)
+    assert daemon.process.poll() is None
