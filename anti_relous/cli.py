@@ -233,7 +233,10 @@ def cli(ctx: click.Context, config_option: str | None) -> None:
 def run(app: App) -> None:
     """Run the line: poll the SIM, record, decide, reply (systemd starts this).
 
-    Example: anti-relous --config /etc/anti-relous/config.toml run
+    Example:
+
+    \b
+      anti-relous --config /etc/anti-relous/config.toml run
     """
     from anti_relous import daemon
 
@@ -250,7 +253,10 @@ def demo(flood_size: int, bots: int, keep: bool) -> None:
     Genuine texters get one reply each; a flood of 2,000 SMS from 50 numbers is recorded but
     trips the breakers; a pause and a resume follow. Ends with a summary table.
 
-    Example: anti-relous demo
+    Example:
+
+    \b
+      anti-relous demo
     """
     from anti_relous import demo as scenario
 
@@ -278,8 +284,11 @@ def init(app: App, path: Path | None, database: Path | None, force: bool) -> Non
     Run as root, the configuration goes to group anti-relous and the database to the service
     user, as systemd/ expects.
 
-    Example: sudo anti-relous init
-    Example: anti-relous init --path ./line.toml --database ./line.db
+    Examples:
+
+    \b
+      sudo anti-relous init
+      anti-relous init --path ./line.toml --database ./line.db
     """
     from anti_relous import admin
     from anti_relous.config import load_config
@@ -330,8 +339,11 @@ def pause(app: App, duration: timedelta | None, until: datetime | None, reason: 
 
     Takes effect on the daemon's next decision: no restart, no signal.
 
-    Example: anti-relous pause --for 2h --reason "media coverage tonight"
-    Example: anti-relous pause --until 08:00
+    Examples:
+
+    \b
+      anti-relous pause --for 2h --reason "media coverage tonight"
+      anti-relous pause --until 08:00
     """
     from anti_relous.admin import format_age
     from anti_relous.display import local_time
@@ -354,7 +366,10 @@ def pause(app: App, duration: timedelta | None, until: datetime | None, reason: 
 def resume(app: App) -> None:
     """Reply again after a pause.
 
-    Example: anti-relous resume
+    Example:
+
+    \b
+      anti-relous resume
     """
     if app.store.line.resume(utc_now()):
         click.echo("Resumed: the line replies again, from the next message on.")
@@ -371,8 +386,11 @@ def status(app: App, as_json: bool) -> None:
 
     Exits 1 (after printing everything) when no daemon is serving the line.
 
-    Example: anti-relous status
-    Example: anti-relous status --json
+    Examples:
+
+    \b
+      anti-relous status
+      anti-relous status --json
     """
     from anti_relous.admin import line_status, local_now
 
@@ -404,8 +422,11 @@ def stats(app: App, since: datetime | None, until: datetime | None, as_json: boo
 
     Without --since, the whole history. "24h" means the last 24 hours.
 
-    Example: anti-relous stats --since 24h
-    Example: anti-relous stats --since 2026-11-28 --until 2026-11-29 --json
+    Examples:
+
+    \b
+      anti-relous stats --since 24h
+      anti-relous stats --since 2026-11-28 --until 2026-11-29 --json
     """
     from anti_relous import admin, display
 
@@ -427,8 +448,11 @@ def block(app: App, target: str, prefix: bool, duration: timedelta | None, reaso
 
     Numbers are read in the line's region: 0612345678 is +33612345678.
 
-    Example: anti-relous block 0612345678 --for 30d --reason "insults"
-    Example: anti-relous block '+33899*'
+    Examples:
+
+    \b
+      anti-relous block 0612345678 --for 30d --reason "insults"
+      anti-relous block '+33899*'
     """
     from anti_relous.display import local_time
 
@@ -447,7 +471,10 @@ def block(app: App, target: str, prefix: bool, duration: timedelta | None, reaso
 def unblock(app: App, target: str, prefix: bool) -> None:
     """Lift the blocks on a number or prefix (manual or automatic).
 
-    Example: anti-relous unblock 0612345678
+    Example:
+
+    \b
+      anti-relous unblock 0612345678
     """
     normalised, is_prefix = block_target(app, target, prefix)
     lifted = app.store.line.unblock(utc_now(), normalised)
@@ -464,7 +491,10 @@ def unblock(app: App, target: str, prefix: bool) -> None:
 def blocks(app: App, include_expired: bool, as_json: bool) -> None:
     """List blocks in force, manual and automatic, with their expiry.
 
-    Example: anti-relous blocks
+    Example:
+
+    \b
+      anti-relous blocks
     """
     rows = app.store.line.blocks(utc_now(), include_expired=include_expired)
     if as_json:
@@ -505,8 +535,11 @@ def blocks(app: App, include_expired: bool, as_json: bool) -> None:
 def inbox(app: App, sender: str | None, last: int, reason: str | None, as_json: bool) -> None:
     """The latest inbound messages with their decision, newest first.
 
-    Example: anti-relous inbox --last 50
-    Example: anti-relous inbox --from 0612345678 --reason abuse_block
+    Examples:
+
+    \b
+      anti-relous inbox --last 50
+      anti-relous inbox --from 0612345678 --reason abuse_block
     """
     rows = app.store.reports.messages(sender=sender_filter(app, sender), reason=reason, last=last)
     if as_json:
@@ -543,7 +576,10 @@ def inbox(app: App, sender: str | None, last: int, reason: str | None, as_json: 
 def outbox(app: App, state: str | None, last: int, as_json: bool) -> None:
     """SMS the line sends (replies, alerts, manual), newest first, with their state.
 
-    Example: anti-relous outbox --state failed
+    Example:
+
+    \b
+      anti-relous outbox --state failed
     """
     rows = app.store.outbox.items(state=state, limit=last)
     if as_json:
@@ -651,8 +687,11 @@ def export(
 
     Run `anti-relous verify` alongside: the chain hashes prove nothing was altered.
 
-    Example: anti-relous export --format csv --output plainte.csv --from 0612345678
-    Example: anti-relous export --format json --since 2026-11-01 -o novembre.jsonl
+    Examples:
+
+    \b
+      anti-relous export --format csv --output plainte.csv --from 0612345678
+      anti-relous export --format json --since 2026-11-01 -o novembre.jsonl
     """
     import csv
     import json
@@ -703,7 +742,10 @@ def verify(app: App, as_json: bool) -> None:
 
     Exits 1 when the chain is broken.
 
-    Example: anti-relous verify
+    Example:
+
+    \b
+      anti-relous verify
     """
     store = app.store
     total = store.reports.count_messages()
@@ -741,7 +783,10 @@ def send(app: App, number: str, text: str, force: bool) -> None:
     With the daemon running it is queued and the daemon sends it; otherwise it leaves now
     through the configured modem.
 
-    Example: anti-relous send 0612345678 "Test de la ligne"
+    Example:
+
+    \b
+      anti-relous send 0612345678 "Test de la ligne"
     """
     from anti_relous import admin
     from anti_relous.modem import open_modem
@@ -792,7 +837,10 @@ def doctor(app: App, as_json: bool, no_modem: bool) -> None:
 
     Every problem comes with the command that fixes it. Exits 1 if any problem was found.
 
-    Example: anti-relous doctor
+    Example:
+
+    \b
+      anti-relous doctor
     """
     from anti_relous import doctor as checks
 
@@ -819,7 +867,10 @@ def simulate(ctx: click.Context, directory: Path | None) -> None:
     Prints the port and a config that points the daemon at it; text it from another terminal
     with `anti-relous simulate text`. Ctrl-C stops it.
 
-    Example: anti-relous simulate
+    Example:
+
+    \b
+      anti-relous simulate
     """
     from anti_relous import sandbox as sim
 
@@ -835,7 +886,10 @@ def simulate(ctx: click.Context, directory: Path | None) -> None:
 def simulate_text(place: Any, sender: str, text: str) -> None:
     """Make a running simulator receive an SMS from SENDER.
 
-    Example: anti-relous simulate text +33612345678 "salut"
+    Example:
+
+    \b
+      anti-relous simulate text +33612345678 "salut"
     """
     from anti_relous.modem.sim_control import control
 
@@ -848,7 +902,10 @@ def simulate_text(place: Any, sender: str, text: str) -> None:
 def simulate_sent(place: Any) -> None:
     """List the SMS the line sent through a running simulator.
 
-    Example: anti-relous simulate sent
+    Example:
+
+    \b
+      anti-relous simulate sent
     """
     from anti_relous.modem.sim_control import control
 
