@@ -762,6 +762,19 @@ def verify(app: App, as_json: bool) -> None:
         echo_json(result)
     elif result.ok:
         click.echo(f"OK, {result.checked} messages; head hash {result.head_hash}")
+    elif result.broken_id is not None:
+        from anti_relous.display import table
+
+        row = store.reports.message(result.broken_id)
+        if row is not None:
+            click.echo(f"BROKEN at message {row.id}: {result.problem}")
+            click.echo(
+                table(
+                    ["id", "received", "from", "reason", "text"],
+                    [(row.id, row.received_at, row.sender or row.sender_raw, row.reason, row.text)],
+                    wrap_last=60,
+                )
+            )
     if not result.ok:
         raise CliError(
             f"the chain is broken at message {result.broken_id}: {result.problem} "

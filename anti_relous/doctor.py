@@ -393,8 +393,13 @@ def check_config_file(path: Path, st: os.stat_result) -> Finding | None:
     return None
 
 
-def check_database(path: Path, *, writable: bool, st: os.stat_result | None) -> list[Finding]:
-    """The database exists, this user can write it, and the operators' group shares it."""
+def check_database(
+    path: Path, *, writable: bool, st: os.stat_result | None, service_gid: int | None = None
+) -> list[Finding]:
+    """The database exists, this user can write it, and the operators' group shares it.
+
+    ``service_gid``: the anti-relous group, when this machine has one.
+    """
     if st is None:
         return [
             Finding(
@@ -416,6 +421,15 @@ def check_database(path: Path, *, writable: bool, st: os.stat_result | None) -> 
                 f"you cannot write {path} (or its directory, for the -wal file): pause, block "
                 "and send would fail",
                 "sudo usermod -aG anti-relous $USER, then log out and in again",
+            )
+        )
+    if service_gid is not None and st.st_gid != service_gid:
+        findings.append(
+            Finding(
+                Level.WARNING,
+                "database",
+                f"{path} belongs to group {group}, not anti-relous: operators cannot share it",
+                f"sudo chgrp anti-relous {path}",
             )
         )
     if stat.S_IMODE(st.st_mode) & 0o060 != 0o060:
@@ -503,8 +517,10 @@ def _database_checks(path: Path) -> list[Finding]:
         st: os.stat_result | None = path.stat()
     except OSError:
         st = None
+    from anti_relous.admin import service_ids
+
     writable = os.access(path, os.R_OK | os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
-    return check_database(path, writable=writable, st=st)
+    return check_database(path, writable=writable, st=st, service_gid=service_ids()[1])
 
 
 def _published_daemon_pid(database: Path) -> int | None:

@@ -109,6 +109,8 @@ def test_verify_of_a_tampered_chain_names_the_first_broken_message_and_exits_1(l
         store.db.conn.execute("UPDATE messages SET text = 'rien' WHERE id = 2")
     result = line.invoke("verify")
     assert result.exit_code == 1
+    assert result.stdout.startswith("BROKEN at message 2: its text does not match")
+    assert "+33698765432" in result.stdout and "rien" in result.stdout
     assert result.stderr.count("\n") == 1
     assert "broken at message 2: its text does not match" in result.stderr
     assert "(1 messages before it verified)" in result.stderr

@@ -278,6 +278,19 @@ def test_world_readable_config_is_a_warning(tmp_path, sim, sysfs, proc):
     assert [w.fix for w in warnings] == [f"sudo chmod 640 {line.config_path}"]
 
 
+def test_database_outside_the_service_group_is_a_warning(tmp_path):
+    from anti_relous.doctor import check_database
+
+    database = tmp_path / "line.db"
+    database.touch()
+    database.chmod(0o660)
+    st = database.stat()
+    findings = check_database(database, writable=True, st=st, service_gid=st.st_gid + 1)
+    assert [f.fix for f in findings if f.level is Level.WARNING] == [
+        f"sudo chgrp anti-relous {database}"
+    ]
+
+
 def test_reply_past_two_parts_is_a_warning(tmp_path, sim, sysfs, proc):
     line = Line(tmp_path, {"line": {"reply": DEFAULT_REPLY + " " + DEFAULT_REPLY}})
     report = doctor(line, sysfs, proc)

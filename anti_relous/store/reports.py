@@ -204,6 +204,11 @@ class Reports:
             for hour in sorted(inbound.keys() | replies.keys())
         ]
 
+    def message(self, message_id: int) -> MessageRow | None:
+        """One message by id, as the inbox shows it."""
+        rows = self._message_rows("WHERE m.id = ?", [message_id], 1)
+        return rows[0] if rows else None
+
     def messages(
         self, *, sender: str | None = None, reason: str | None = None, last: int = 20
     ) -> list[MessageRow]:
@@ -211,7 +216,8 @@ class Reports:
 
         ``reason`` is a reason code, or ``"undecided"`` for messages awaiting their decision.
         """
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[object] = []
         if sender is not None:
             clauses.append("m.sender = ?")
             params.append(sender)
@@ -221,6 +227,9 @@ class Reports:
             clauses.append("d.reason = ?")
             params.append(reason)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        return self._message_rows(where, params, last)
+
+    def _message_rows(self, where: str, params: list[object], limit: int) -> list[MessageRow]:
         with self._db.reading() as conn:
             rows = conn.execute(
                 "SELECT m.id, m.received_at, m.kind, m.sender, m.sender_raw, m.parts, m.text,"
@@ -228,7 +237,7 @@ class Reports:
                 " LEFT JOIN decisions d ON d.message_id = m.id"
                 " LEFT JOIN outbox o ON o.message_id = m.id AND o.kind = 'reply'"
                 f" {where} ORDER BY m.id DESC LIMIT ?",
-                (*params, last),
+                (*params, limit),
             ).fetchall()
         return [
             MessageRow(
