@@ -367,9 +367,11 @@ class LineService:
                     return
                 outbox.mark_failed(item.id, now, f"+CMS ERROR {cause.code}: {cause.meaning}")
             else:
-                # A timeout or a lost port mid-send: the SMS may have left. Never resend.
+                # Some parts left before a refusal, or a timeout or a lost port mid-send: the SMS
+                # may have left. Never resend. Only a silent modem needs its port reopened.
                 outbox.mark_unknown(item.id, now, str(error))
-                self.link.failed(cause)
+                if not isinstance(cause, AtError):
+                    self.link.failed(cause)
         except StoreError as store_error:
             self._database_failed(store_error, None)
             return

@@ -136,14 +136,40 @@ def test_decode_stored_recognises_status_reports():
     assert pdu.decode_stored("SM", 1, raw).kind is PartKind.STATUS_REPORT
 
 
-def test_gammu_reads_ucs2_u0001_as_tilde_so_the_raw_pdu_is_the_evidence():
-    """A third gammu text trap, found here: U+0001 in UCS-2 decodes as '~' (U+0000 cuts the text).
+def test_gammu_still_escapes_tildes_in_ucs2():
+    """A fourth trap: in UCS-2, gammu's encoder sends a lone '~' as U+0001 and '~~' as '~'."""
+    (message,) = gammu.EncodeSMS(
+        {"Class": -1, "Unicode": True, "Entries": [{"ID": "ConcatenatedTextLong", "Buffer": "ç~"}]}
+    )
+    message.update(Number="+33612345678", SMSC={"Location": 0, "Number": ""})
+    assert bytes(gammu.EncodePDU(message, "Submit")).endswith(bytes.fromhex("00e70001"))
 
-    Not worked around (that would mean decoding UCS-2 by hand); the stored raw PDU keeps the
-    original, and replies cannot contain control characters (the config refuses them).
-    """
-    raw = bytes.fromhex("07913306091093f0040b913316325476f800086211824100710006006100010062")
-    assert pdu.decode_deliver(raw).text == "a~b"
+
+@pytest.mark.parametrize("text", ["ça ~ va", "ç~", "`~~", "~~~ ç"])
+def test_tildes_in_a_ucs2_reply_go_out_as_tildes(text):
+    (submit,) = pdu.encode_submit("+33612345678", text)
+    user_data = bytes.fromhex(submit.hex)[-2 * len(text) :]
+    assert user_data.decode("utf-16-be") == text
+    (decoded,) = _round_trip_submit(text)
+    assert (decoded.text, decoded.coding) == (text, "ucs2")
+
+
+def test_gammu_still_cuts_ucs2_texts_with_tildes():
+    """The decoding half of the trap: a tilde costs the text its last character."""
+    raw = bytes.fromhex("07913306091093f0040b913316325476f8000862118241007100060061007e0062")
+    assert gammu.DecodePDU(raw, True)["Text"] == "a~~"
+
+
+def test_ucs2_texts_with_tildes_and_u0001_decode_intact():
+    tilde = bytes.fromhex("07913306091093f0040b913316325476f8000862118241007100060061007e0062")
+    control = bytes.fromhex("07913306091093f0040b913316325476f800086211824100710006006100010062")
+    assert pdu.decode_deliver(tilde).text == "a~b"
+    assert pdu.decode_deliver(control).text == "a\x01b"
+
+
+def test_ucs2_tilde_in_a_long_sms_part_after_its_header():
+    parts = pdu.encode_deliver("+33612345678", "ç~" * 60, NOW, reference=5)
+    assert "".join(pdu.decode_deliver(p).text for p in parts) == "ç~" * 60
 
 
 # Replies come from the config, which refuses control characters other than line breaks.

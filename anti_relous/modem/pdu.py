@@ -9,6 +9,10 @@ python-gammu (libgammu) is the codec; nothing here packs septets. What this modu
 * ``EncodeSMS`` with ``Unicode: False`` transliterates what GSM-7 lacks (``'ça'`` leaves as
   ``'ca'``) and with ``Unicode: True`` always uses UCS-2. We pick UCS-2 exactly when a character
   is outside the GSM 03.38 basic and extension tables.
+* In UCS-2, gammu treats ``~`` as an escape: ``EncodeSMS`` sends ``'~'`` as U+0001 and ``'~~'``
+  as ``'~'``; ``DecodePDU`` returns ``'~~'`` for a tilde and ``'~'`` for U+0001, cut to
+  ``Length`` characters, so the end of the text is lost. We double tildes before encoding, and
+  when a decoded UCS-2 text holds a tilde we read its UTF-16 units from the PDU instead.
 * Before libgammu sees a PDU from the SIM, its lengths are checked against the bytes present:
   libgammu trusts the header and reads past the buffer of a truncated PDU.
 """
@@ -180,14 +184,14 @@ def decode_deliver(pdu: bytes) -> DecodedPart:
     mti = pdu[tpdu_start] & 0x03
     if mti != _MTI_DELIVER:
         raise PduError(f"not an SMS-DELIVER (message type indicator {mti})")
-    _check_deliver_lengths(pdu, tpdu_start)
+    user_data_end = _check_deliver_lengths(pdu, tpdu_start)
     message = _decode(pdu)
     coding = _CODING_NAMES.get(message["Coding"])
     if coding is None:
         raise PduError(f"unsupported data coding {message['Coding']!r}")
     return DecodedPart(
         sender=message["Number"],
-        text=_message_text(message, coding),
+        text=_message_text(message, coding, pdu[:user_data_end]),
         smsc_time=message.get("DateTime"),
         coding=coding,
         concat=_concat(message["UDH"]),
@@ -205,7 +209,7 @@ def decode_submit(pdu: bytes) -> DecodedSubmit:
         raise PduError(f"unsupported data coding {message['Coding']!r}")
     return DecodedSubmit(
         number=message["Number"],
-        text=_message_text(message, coding),
+        text=_message_text(message, coding, pdu),
         coding=coding,
         concat=_concat(message["UDH"]),
         validity=message["SMSC"].get("Validity", "NA"),
@@ -228,10 +232,13 @@ def decode_stored(storage: str, index: int, pdu: bytes, *, unread: bool = False)
 
 def _encode(text: str, *, reference: int, ucs2: bool | None = None) -> list[dict[str, Any]]:
     use_ucs2 = not fits_gsm7(text) if ucs2 is None else ucs2
+    # In UCS-2, gammu's encoder reads "~" as an escape: a lone "~" goes out as U+0001 and "~~"
+    # as "~". Doubling every tilde puts the real character on the air.
+    buffer = text.replace("~", "~~") if use_ucs2 else text
     info = {
         "Class": -1,
         "Unicode": use_ucs2,
-        "Entries": [{"ID": "ConcatenatedTextLong", "Buffer": text}],
+        "Entries": [{"ID": "ConcatenatedTextLong", "Buffer": buffer}],
     }
     try:
         messages: list[dict[str, Any]] = gammu.EncodeSMS(info)
@@ -262,8 +269,11 @@ def _tpdu_start(pdu: bytes) -> int:
     return start
 
 
-def _check_deliver_lengths(pdu: bytes, start: int) -> None:
-    """Refuse a DELIVER whose header promises more octets than present (TS 23.040 9.2.2.1)."""
+def _check_deliver_lengths(pdu: bytes, start: int) -> int:
+    """Refuse a DELIVER whose header promises more octets than present (TS 23.040 9.2.2.1).
+
+    Returns where its user data ends (trailing bytes past it are not part of the message).
+    """
     first = pdu[start]
     address_digits_at = start + 1
     if address_digits_at >= len(pdu):
@@ -286,6 +296,7 @@ def _check_deliver_lengths(pdu: bytes, start: int) -> None:
         )
     if first & 0x40 and needed == 0:
         raise PduError("PDU announces a user data header but has no user data")
+    return udl_at + 1 + needed
 
 
 def _is_seven_bit(dcs: int) -> bool:
@@ -311,14 +322,28 @@ def _decode(pdu: bytes) -> dict[str, Any]:
     return message
 
 
-def _message_text(message: dict[str, Any], coding: str) -> str:
+def _message_text(message: dict[str, Any], coding: str, pdu: bytes) -> str:
+    """The text gammu decoded, with its traps undone; ``pdu`` ends where the user data ends."""
     text = message["Text"]
     if coding == "8bit":
         # Binary payloads (WAP push, SIM toolkit) have no text; the raw PDU keeps the bytes.
         return bytes(text).hex()
     if coding == "gsm7":
         return _trim_to_septets(text, message["Length"])
+    if "~" in text:
+        return _ucs2_text(pdu, message["Length"])
     return str(text)
+
+
+def _ucs2_text(pdu: bytes, units: int) -> str:
+    """UCS-2 text read from the PDU itself, for the one case gammu gets wrong.
+
+    gammu escapes "~" as "~~" (and reads U+0001 as "~") in the text it returns, then cuts that
+    text to ``Length`` characters, so a tilde costs a character at the end. The text is the last
+    ``Length`` UTF-16 units of the user data, after any header; a broken surrogate pair becomes
+    U+FFFD (the raw PDU stays the evidence).
+    """
+    return pdu[len(pdu) - 2 * units :].decode("utf-16-be", errors="replace")
 
 
 def _trim_to_septets(text: str, septets: int) -> str:
