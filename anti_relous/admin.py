@@ -14,7 +14,7 @@ import pwd
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,8 +46,19 @@ class AdminError(AntiRelousError):
 # --- times typed by operators --------------------------------------------------------------------
 
 
-def parse_moment(text: str, now: datetime, *, ahead: bool) -> datetime:
-    """Read a time typed on the command line; naive times are in ``now``'s (local) zone.
+def system_local(naive: datetime) -> datetime:
+    """A naive wall-clock time in the machine's zone, with that date's offset (DST included)."""
+    return naive.astimezone()
+
+
+def parse_moment(
+    text: str,
+    now: datetime,
+    *,
+    ahead: bool,
+    localize: Callable[[datetime], datetime] = system_local,
+) -> datetime:
+    """Read a time typed on the command line; times without an offset are local (``localize``).
 
     Accepts ISO 8601 (``2026-11-28``, ``2026-11-28T18:30``, ``...+01:00``, ``...Z``) and ``HH:MM``
     — the next such time when ``ahead`` (``pause --until 08:00`` at night means tomorrow),
@@ -60,11 +71,12 @@ def parse_moment(text: str, now: datetime, *, ahead: bool) -> datetime:
         hour, minute = int(clock.group(1)), int(clock.group(2))
         if hour > 23 or minute > 59:
             raise ValueError(f"{text!r} is not a time of day; write HH:MM such as 08:30")
-        moment = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        today = now.date()
+        moment = localize(datetime.combine(today, time(hour, minute)))
         if ahead and moment <= now:
-            moment += timedelta(days=1)
+            moment = localize(datetime.combine(today + timedelta(days=1), time(hour, minute)))
         elif not ahead and moment > now:
-            moment -= timedelta(days=1)
+            moment = localize(datetime.combine(today - timedelta(days=1), time(hour, minute)))
         return moment
     if not ahead:
         with contextlib.suppress(ValueError):
@@ -76,9 +88,7 @@ def parse_moment(text: str, now: datetime, *, ahead: bool) -> datetime:
         if not ahead:
             forms += ", or a duration ago such as 24h"
         raise ValueError(f"{text!r} is not a time; write {forms}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=now.tzinfo)
-    return moment
+    return localize(moment) if moment.tzinfo is None else moment
 
 
 def local_now() -> datetime:
@@ -272,10 +282,11 @@ class LineStatus:
 def line_status(store: Store, config: Config, now: datetime) -> LineStatus:
     """Read the line's state, what the daemon published and today's counts.
 
-    "Today" and "this hour" follow ``now``'s zone (the operator's local time).
+    ``now`` is the machine's local time: "today" and "this hour" are the operator's.
     """
     line = store.line.state()
-    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    # Midnight may have had another offset than now (a DST change today): localise it afresh.
+    day_start = system_local(datetime.combine(now.date(), time()))
     hour_start = now.replace(minute=0, second=0, microsecond=0)
     reply = reply_info(config.line.reply)
     paused = line.is_paused(now)
@@ -428,6 +439,56 @@ def send_queued_now(
         raise
     store.outbox.mark_sent(item_id, clock(), refs)
     return refs
+
+
+@dataclass(frozen=True)
+class ManualSend:
+    """What became of a manual SMS: queued for the running daemon, or sent now."""
+
+    item_id: int
+    reply: ReplyInfo
+    #: Set when the running daemon will send it.
+    daemon_pid: int | None = None
+    #: Set when it was sent now, through ``port``.
+    refs: list[int] | None = None
+    port: str | None = None
+
+
+def send_manual(
+    store: Store,
+    config: Config,
+    number: str,
+    text: str,
+    clock: Callable[[], datetime],
+    *,
+    force: bool = False,
+) -> ManualSend:
+    """Queue a manual SMS within the caps; send it now through the modem if no daemon runs.
+
+    Raises AdminError past a cap (unless ``force``) and the modem's errors; a modem that cannot
+    be opened leaves the SMS failed, not queued for a daemon started days later to send.
+    """
+    from anti_relous.modem import open_modem
+    from anti_relous.modem.errors import ModemError
+
+    info = reply_info(text)
+    daemon = daemon_info(
+        store.line.daemon_state("daemon"), clock(), config.schedule.health_interval
+    )
+    item_id = queue_manual(store, config, number, text, info.parts, clock(), force=force)
+    if daemon.running:
+        return ManualSend(item_id, info, daemon_pid=daemon.pid)
+    modem = open_modem(config.modem)
+    try:
+        modem.open()
+    except ModemError as error:
+        store.outbox.mark_failed(item_id, clock(), f"not sent, modem unavailable: {error}")
+        raise
+    try:
+        refs = send_queued_now(store, modem, item_id, number, text, info.parts, clock)
+    finally:
+        modem.close()
+    return ManualSend(item_id, info, refs=refs, port=modem.port)
 
 
 # --- init ----------------------------------------------------------------------------------------

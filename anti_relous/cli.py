@@ -3,7 +3,8 @@
 Each command's docstring is its help, with an example (README.md lists every command; a test
 checks both). Errors the package raises on purpose end a command with one line on stderr and
 their exit code: 1 operational, 2 usage or configuration. Heavy modules (gammu, apscheduler, the
-modem drivers) are imported inside the commands that use them, so `status` starts fast.
+modem drivers, phonenumbers) are imported inside the commands that use them, so the others do
+not pay for them at start-up.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from anti_relous.errors import AntiRelousError
 if TYPE_CHECKING:
     from anti_relous.config import Config
     from anti_relous.store import Store
+    from anti_relous.store.reports import MessageRow
 
 #: The reason codes of DESIGN section 5 (policy.Reason), plus messages not decided yet. Spelled
 #: out here so that `--help` does not import the policy.
@@ -291,7 +293,7 @@ def init(app: App, path: Path | None, database: Path | None, force: bool) -> Non
       anti-relous init --path ./line.toml --database ./line.db
     """
     from anti_relous import admin
-    from anti_relous.config import load_config
+    from anti_relous.config import DEFAULT_CONFIG_PATH, load_config
 
     target = path or app.config_path
     text = admin.config_text(database.absolute() if database else None)
@@ -307,10 +309,16 @@ def init(app: App, path: Path | None, database: Path | None, force: bool) -> Non
     warning = admin.reply_warning(reply)
     if warning:
         click.echo(f"Warning: {warning}", err=True)
-    click.echo(
-        "Next: set [modem] port, check with `anti-relous doctor`, then "
-        "`systemctl enable --now anti-relous`."
-    )
+    if target == DEFAULT_CONFIG_PATH:
+        click.echo(
+            "Next: set [modem] port, check with `anti-relous doctor`, then "
+            "`systemctl enable --now anti-relous`."
+        )
+    else:
+        click.echo(
+            f"Next: set [modem] port, check with `anti-relous --config {target} doctor`, then "
+            f"`anti-relous --config {target} run`."
+        )
 
 
 # --- steering -----------------------------------------------------------------------------------
@@ -557,7 +565,7 @@ def inbox(app: App, sender: str | None, last: int, reason: str | None, as_json: 
                     row.sender or row.sender_raw,
                     row.reason or "undecided",
                     row.reply_state,
-                    row.text if row.text is not None else f"[{row.kind}, text erased]",
+                    _inbox_text(row),
                 )
                 for row in rows
             ],
@@ -566,6 +574,14 @@ def inbox(app: App, sender: str | None, last: int, reason: str | None, as_json: 
         if rows
         else "No messages."
     )
+
+
+def _inbox_text(row: MessageRow) -> str:
+    if row.text is not None:
+        return row.text
+    if row.kind == "undecodable":
+        return "[undecodable PDU, kept raw: see `anti-relous export`]"
+    return "[text erased after [storage] retention]"
 
 
 @cli.command()
@@ -801,39 +817,22 @@ def send(app: App, number: str, text: str, force: bool) -> None:
     \b
       anti-relous send 0612345678 "Test de la ligne"
     """
-    from anti_relous import admin
-    from anti_relous.modem import open_modem
-    from anti_relous.modem.errors import ModemError
+    from anti_relous.admin import send_manual
 
     recipient = number_or_exit(app, number)
     if not text.strip():
         raise usage_error("the text is empty")
-    store = app.store
-    reply = admin.reply_info(text)
-    info = admin.daemon_info(
-        store.line.daemon_state("daemon"), utc_now(), app.config.schedule.health_interval
-    )
-    item_id = admin.queue_manual(
-        store, app.config, recipient, text, reply.parts, utc_now(), force=force
-    )
-    if info.running:
+    sent = send_manual(app.store, app.config, recipient, text, utc_now, force=force)
+    if sent.daemon_pid is not None:
         click.echo(
-            f"Queued as outbox #{item_id} ({reply.description}); the daemon (pid {info.pid}) "
-            "sends it shortly: see `anti-relous outbox`."
+            f"Queued as outbox #{sent.item_id} ({sent.reply.description}); the daemon "
+            f"(pid {sent.daemon_pid}) sends it shortly: see `anti-relous outbox`."
         )
-        return
-    modem = open_modem(app.config.modem)
-    try:
-        modem.open()
-    except ModemError as error:
-        # Do not leave it queued: a daemon started next week must not send it by surprise.
-        store.outbox.mark_failed(item_id, utc_now(), f"not sent, modem unavailable: {error}")
-        raise
-    try:
-        refs = admin.send_queued_now(store, modem, item_id, recipient, text, reply.parts, utc_now)
-    finally:
-        modem.close()
-    click.echo(f"Sent outbox #{item_id} to {recipient} through {modem.port}: {len(refs)} part(s).")
+    else:
+        parts = len(sent.refs or [])
+        click.echo(
+            f"Sent outbox #{sent.item_id} to {recipient} through {sent.port}: {parts} part(s)."
+        )
 
 
 # --- diagnosis ----------------------------------------------------------------------------------

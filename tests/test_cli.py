@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import require_tool
 
 from anti_relous import __version__
-from anti_relous.cli import cli
+from anti_relous.cli import OUTBOX_STATES, REASONS, cli
 from anti_relous.store import Store
 
 # Every command, with arguments that get it past click's own parsing.
@@ -36,6 +36,18 @@ COMMANDS_WITH_ARGS = [
 @pytest.fixture
 def line(tmp_path):
     return Line(tmp_path)
+
+
+def test_reason_choices_are_the_policy_reasons_and_undecided():
+    from anti_relous.policy import Reason
+
+    assert set(REASONS) == {reason.value for reason in Reason} | {"undecided"}
+
+
+def test_outbox_state_choices_are_the_store_states():
+    from anti_relous.store.outbox import STATES
+
+    assert OUTBOX_STATES == STATES
 
 
 def test_help_lists_the_commands():

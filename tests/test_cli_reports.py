@@ -261,6 +261,21 @@ def test_inbox_keeps_each_message_on_one_line(line):
     assert "deux⏎lignes" in line.invoke("inbox").output
 
 
+def test_inbox_says_which_texts_are_gone_and_why(line):
+    from store_helpers import part
+
+    from anti_relous.sms import PartKind, ReceivedPart
+
+    with line.store() as store:
+        garbage = ReceivedPart("SM", 1, b"\x00\x01", PartKind.UNDECODABLE, error="truncated")
+        store.inbound.ingest([garbage], DAY, "FR")
+        store.inbound.ingest([part("+33612345678", "ancien")], DAY, "FR")
+        store.evidence.purge(DAY + timedelta(days=100), timedelta(days=90))
+    output = line.invoke("inbox").output
+    assert "[undecodable PDU, kept raw" in output
+    assert "[text erased after [storage] retention]" in output
+
+
 def test_outbox_filters_by_state(busy_day):
     with busy_day.store() as store:
         first = store.outbox.items()[-1]

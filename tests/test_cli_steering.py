@@ -175,42 +175,57 @@ def test_blocks_without_any_says_so(line):
 # --- times typed by operators ----------------------------------------------------------------
 
 PARIS_WINTER = timezone(timedelta(hours=1))
+PARIS_SUMMER = timezone(timedelta(hours=2))
 EVENING = datetime(2026, 11, 28, 22, 30, tzinfo=PARIS_WINTER)
 
 
+def paris(naive):
+    """Europe/Paris without a tz database: summer time from the end of March to October."""
+    summer = datetime(naive.year, 3, 29, 2) <= naive < datetime(naive.year, 10, 25, 3)
+    return naive.replace(tzinfo=PARIS_SUMMER if summer else PARIS_WINTER)
+
+
+def parse(text, *, ahead):
+    return parse_moment(text, EVENING, ahead=ahead, localize=paris)
+
+
 def test_clock_time_ahead_is_tomorrow_once_passed():
-    assert parse_moment("08:00", EVENING, ahead=True) == datetime(
-        2026, 11, 29, 8, 0, tzinfo=PARIS_WINTER
-    )
+    assert parse("08:00", ahead=True) == datetime(2026, 11, 29, 8, 0, tzinfo=PARIS_WINTER)
 
 
 def test_clock_time_ahead_is_today_if_still_to_come():
-    assert parse_moment("23:15", EVENING, ahead=True) == datetime(
-        2026, 11, 28, 23, 15, tzinfo=PARIS_WINTER
-    )
+    assert parse("23:15", ahead=True) == datetime(2026, 11, 28, 23, 15, tzinfo=PARIS_WINTER)
 
 
 def test_clock_time_behind_is_yesterday_if_still_to_come():
-    assert parse_moment("23:15", EVENING, ahead=False) == datetime(
-        2026, 11, 27, 23, 15, tzinfo=PARIS_WINTER
-    )
+    assert parse("23:15", ahead=False) == datetime(2026, 11, 27, 23, 15, tzinfo=PARIS_WINTER)
 
 
 def test_naive_iso_time_is_local():
-    assert parse_moment("2026-11-01T09:00", EVENING, ahead=False) == datetime(
+    assert parse("2026-11-01T09:00", ahead=False) == datetime(
         2026, 11, 1, 9, 0, tzinfo=PARIS_WINTER
     )
 
 
 def test_iso_time_with_offset_keeps_it():
-    moment = parse_moment("2026-11-01T09:00Z", EVENING, ahead=True)
+    moment = parse("2026-11-01T09:00Z", ahead=True)
     assert moment == datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 
+def test_naive_time_takes_the_offset_of_its_own_date():
+    assert parse("2026-07-14T22:00", ahead=True) == datetime(2026, 7, 14, 22, tzinfo=PARIS_SUMMER)
+
+
+def test_clock_time_ahead_across_a_dst_change_keeps_the_wall_clock():
+    night = datetime(2026, 10, 24, 23, 0, tzinfo=PARIS_SUMMER)  # summer time ends at 03:00
+    until = parse_moment("08:00", night, ahead=True, localize=paris)
+    assert until == datetime(2026, 10, 25, 8, 0, tzinfo=PARIS_WINTER)
+
+
 def test_duration_behind_means_that_long_ago():
-    assert parse_moment("24h", EVENING, ahead=False) == EVENING - timedelta(hours=24)
+    assert parse("24h", ahead=False) == EVENING - timedelta(hours=24)
 
 
 def test_duration_ahead_is_not_a_time():
     with pytest.raises(ValueError, match="not a time"):
-        parse_moment("2h", EVENING, ahead=True)
+        parse("2h", ahead=True)
