@@ -18,12 +18,12 @@ from datetime import UTC, datetime, timedelta
 from anti_relous import policy
 from anti_relous.config import Config
 from anti_relous.link import ModemLink
-from anti_relous.modem import Health, MessageStatus, Modem
+from anti_relous.modem import Health, MessageStatus, Modem, StoredMessage
 from anti_relous.modem.errors import AtError, CmsError, ModemError, PduError, SendFailed
 from anti_relous.modem.pdu import decode_stored, text_info
 from anti_relous.numbers import mask
 from anti_relous.policy import Decision, Reason, Rules
-from anti_relous.sms import InboundSms
+from anti_relous.sms import InboundSms, PartKind, ReceivedPart
 from anti_relous.store import OutboxItem, PlannedSms, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -154,10 +154,7 @@ class LineService:
             self.link.failed(error)
             return None
         listed = [m for m in stored if m.status in _INBOUND_STATUSES]
-        parts = [
-            decode_stored(m.storage, m.index, m.pdu, unread=m.status is MessageStatus.REC_UNREAD)
-            for m in listed
-        ]
+        parts = [_received(m) for m in listed]
         now = self._clock()
         try:
             result = self.store.inbound.ingest(parts, now, self._region)
@@ -433,6 +430,21 @@ class LineService:
                 "status": status,
             },
         )
+
+
+def _received(stored: StoredMessage) -> ReceivedPart:
+    """Decode what the SIM holds; a slot the modem could not show is quarantined as it came."""
+    unread = stored.status is MessageStatus.REC_UNREAD
+    if stored.unreadable is not None:
+        return ReceivedPart(
+            stored.storage,
+            stored.index,
+            stored.pdu,
+            PartKind.UNDECODABLE,
+            error=f"unreadable on the modem: {stored.unreadable}",
+            unread=unread,
+        )
+    return decode_stored(stored.storage, stored.index, stored.pdu, unread=unread)
 
 
 def decide_pending(

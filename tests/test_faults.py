@@ -335,6 +335,49 @@ def test_a_slot_listed_with_length_0_and_no_pdu_does_not_fail_the_whole_listing(
     ]
 
 
+def test_a_slot_the_modem_always_mangles_is_read_slot_by_slot_and_marked_unreadable(sim):
+    for text in ("un", "deux", "trois"):
+        sim.deliver(TEXTER, text)
+    sim.wait_until(lambda s: s.stats().stored == 3, 5)
+    (_, _, mangled), *_ = [slot for slot in sim.stored() if slot[0] == 1]
+    sim.garble(mangled)
+    modem = AtModem(load_config(write_config(sim.path.parent, sim)).modem)
+    modem.open()
+    try:
+        listing = modem.list_stored()
+    finally:
+        modem.close()
+    assert [(m.index, m.unreadable is not None) for m in listing] == [
+        (0, False),
+        (1, True),
+        (2, False),
+    ]
+    assert listing[1].pdu == mangled.hex().upper()[:-1].encode()
+    assert [
+        pdu.decode_stored("SM", m.index, m.pdu).decoded.text for m in (listing[0], listing[2])
+    ] == [
+        "un",
+        "trois",
+    ]
+
+
+def test_an_unreadable_slot_is_quarantined_deleted_and_the_sim_drains(make_line, sim):
+    line = make_line()
+    sim.deliver(TEXTER, "lisible")
+    sim.deliver("+33698765432", "illisible")
+    sim.wait_until(lambda s: s.stats().stored == 2, 5)
+    sim.garble(sim.stored()[1][2])
+    result = line.poll_once()
+    assert (result.listed, result.new_messages, result.deleted) == (2, 2, 2)
+    assert sim.stats().stored == 0
+    rows = line.store.db.conn.execute(
+        "SELECT m.kind, p.error FROM messages m JOIN inbound_parts p ON p.message_id = m.id"
+        " ORDER BY m.id"
+    ).fetchall()
+    assert rows[0] == ("sms", None)
+    assert rows[1][0] == "undecodable" and rows[1][1].startswith("unreadable on the modem")
+
+
 @pytest.mark.slow
 def test_malformed_pdus_are_quarantined_and_the_next_sms_is_answered(sim, run_daemon):
     pdus = malformed_pdus()

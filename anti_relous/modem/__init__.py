@@ -28,6 +28,9 @@ class StoredMessage:
     status: MessageStatus
     #: The PDU with its leading SMSC field, exactly as the modem returned it.
     pdu: bytes
+    #: Set when the modem keeps showing this slot in a form that cannot be read: ``pdu`` then
+    #: holds the raw line as received, kept as evidence, and this says what was wrong.
+    unreadable: str | None = None
 
 
 @dataclass(frozen=True)

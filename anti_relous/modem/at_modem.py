@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import serial
 
-from anti_relous.modem import Health, Identity, StoredMessage, commands
+from anti_relous.modem import Health, Identity, MessageStatus, StoredMessage, commands
 from anti_relous.modem.at import (
     AtParser,
     Discarded,
@@ -68,6 +68,8 @@ SYNC_ATTEMPTS = 3
 SYNC_TIMEOUT_S = 2.0
 #: A command whose answer grows past this many lines is not a modem talking sense.
 MAX_RESPONSE_LINES = 10_000
+#: AT+CMGR attempts on one slot before it is declared unreadable (noise rarely repeats).
+SLOT_READ_ATTEMPTS = 3
 #: How long close() waits for the reader thread.
 JOIN_TIMEOUT_S = 5.0
 # TS 27.005 3.5.1: Ctrl-Z ends the PDU typed after the prompt, ESC abandons the send.
@@ -358,8 +360,51 @@ class AtModem:
         )
 
     def list_stored(self) -> list[StoredMessage]:
-        """Every stored message (AT+CMGL=4); the modem marks the unread ones read."""
-        return commands.parse_stored_list(self._run(commands.list_messages(4)), self._storage)
+        """Every stored message (AT+CMGL=4); the modem marks the unread ones read.
+
+        A listing that cannot be read (a firmware mangling one slot, or line noise) falls back
+        to reading slot by slot, so one bad slot can never stop the line from draining.
+        """
+        lines = self._run(commands.list_messages(4))
+        try:
+            return commands.parse_stored_list(lines, self._storage)
+        except MalformedResponse as error:
+            log.warning("%s: unreadable listing, reading slot by slot: %s", self.port, error)
+            return self._list_slot_by_slot()
+
+    def _list_slot_by_slot(self) -> list[StoredMessage]:
+        uses = commands.parse_storage(self._run(commands.STORAGE_STATE))
+        total = uses[0].total if uses else 0
+        stored = []
+        # Locations start at 0 on some firmwares and at 1 on others: try both ends.
+        for index in range(total + 1):
+            message = self._read_slot(index)
+            if message is not None:
+                stored.append(message)
+        return stored
+
+    def _read_slot(self, index: int) -> StoredMessage | None:
+        """AT+CMGR, tried a few times: line noise passes, a slot the modem always mangles is
+        returned as unreadable (its raw line kept) so that it can be quarantined and deleted."""
+        error: MalformedResponse | None = None
+        for _ in range(SLOT_READ_ATTEMPTS):
+            try:
+                return self.read(index)
+            except MalformedResponse as malformed:
+                error = malformed
+            except AtError as refused:
+                if commands.is_invalid_index(refused):
+                    return None  # past the end of this firmware's numbering
+                raise
+        assert error is not None
+        log.warning("%s: slot %d stays unreadable, quarantining it: %s", self.port, index, error)
+        return StoredMessage(
+            self._storage,
+            index,
+            MessageStatus.REC_READ,  # AT+CMGR marked it read, whatever it showed
+            error.line.encode("utf-8", "replace"),
+            unreadable=str(error),
+        )
 
     def read(self, index: int) -> StoredMessage | None:
         """The message at ``index`` (AT+CMGR), None for an empty slot."""

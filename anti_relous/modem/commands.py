@@ -383,3 +383,13 @@ def _from_ucs2_hex(value: str) -> str:
         return value
     decoded = bytes.fromhex(value).decode("utf-16-be", errors="replace")
     return decoded if re.fullmatch(r"\+?[0-9]+", decoded) else value
+
+
+def is_invalid_index(error: AtError) -> bool:
+    """The refusal a modem gives for a storage location that does not exist: +CMS ERROR 321
+    (TS 27.005 3.2.5 "invalid memory index"), +CME ERROR 21 (TS 27.007 9.2.1) or a plain ERROR."""
+    if isinstance(error, CmsError):
+        return error.code == 321
+    if isinstance(error, CmeError):
+        return error.code == 21
+    return True

@@ -60,6 +60,9 @@ class Firmware:
         self.registered = True
         #: AT+CSQ <rssi> (0-31, 99 unknown).
         self.rssi = 17
+        #: PDUs this firmware mangles whenever it shows them: their hex line loses its last
+        #: digit, as a buggy firmware's would (a fault for the AT driver's slot-by-slot reading).
+        self.garbled: set[bytes] = set()
         self._initial_echo = echo
         self._line = bytearray()
         self._line_overflow = False

@@ -146,7 +146,7 @@ def _cmgl(fw: Firmware, form: str, args: str) -> list[str]:
             lines += _text_entry(fw, f"+CMGL: {index},", slot.status, slot.pdu)
         else:
             lines.append(f"+CMGL: {index},{int(slot.status)},,{_tpdu_length(slot.pdu)}")
-            lines.append(slot.pdu.hex().upper())
+            lines.append(_pdu_line(fw, slot.pdu))
     log.debug("sim -> %d listed", len(lines) // 2)
     return lines
 
@@ -171,7 +171,12 @@ def _cmgr(fw: Firmware, form: str, args: str) -> list[str]:
         return []
     if fw.text_mode:
         return _text_entry(fw, "+CMGR: ", slot.status, slot.pdu)
-    return [f"+CMGR: {int(slot.status)},,{_tpdu_length(slot.pdu)}", slot.pdu.hex().upper()]
+    return [f"+CMGR: {int(slot.status)},,{_tpdu_length(slot.pdu)}", _pdu_line(fw, slot.pdu)]
+
+
+def _pdu_line(fw: Firmware, pdu: bytes) -> str:
+    line = pdu.hex().upper()
+    return line[:-1] if pdu in fw.garbled else line
 
 
 def _cmgd(fw: Firmware, form: str, args: str) -> list[str]:

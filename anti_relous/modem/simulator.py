@@ -341,6 +341,11 @@ class ModemSimulator:
             self._send_failures = (len(self._firmware.sent) + after, count, code)
             self._arm_send_failures()
 
+    def garble(self, pdu: bytes) -> None:
+        """From now on, show ``pdu`` (when listed or read) with its last hex digit missing."""
+        with self._lock:
+            self._firmware.garbled.add(bytes(pdu))
+
     def emit_urc(self, line: str) -> None:
         """Write an unsolicited result code, e.g. ``"^RSSI:17"``, ``"RING"``."""
         with self._lock:
