@@ -131,15 +131,21 @@ def _line(place: SimulateDir) -> Iterator[tuple[ModemSimulator, Store, subproces
         try:
             yield simulator, store, daemon
         finally:
-            if daemon.poll() is None:
-                daemon.send_signal(signal.SIGTERM)
-                try:
-                    daemon.wait(15)
-                except subprocess.TimeoutExpired:
-                    daemon.kill()
-                    daemon.wait(5)
+            _stop(daemon)
             log.close()
             store.close()
+
+
+def _stop(daemon: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, as systemd stops it; SIGKILL if it does not exit in time."""
+    if daemon.poll() is not None:
+        return
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        daemon.wait(15)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        daemon.wait(5)
 
 
 class Scenario:
@@ -171,6 +177,9 @@ class Scenario:
         self.genuine_texters()
         bot_numbers = self.flood(flood_size, bots)
         self.pause_and_resume()
+        # The figures are read once the daemon is gone, so they are final (replies still
+        # queued stay queued) and match the database left behind by --keep.
+        _stop(self.daemon)
         return self._outcome(bot_numbers, started)
 
     # --- steps ------------------------------------------------------------------------------
