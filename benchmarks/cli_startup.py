@@ -15,6 +15,7 @@ Writes benchmarks/results/cli_startup.json.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import platform
@@ -111,6 +112,17 @@ def import_breakdown(command: list[str]) -> dict[str, float]:
     return {name: found[name] for name in WATCHED_IMPORTS if name in found}
 
 
+def compile_package() -> None:
+    """Byte-compile the package, as `pip install` does for a real install.
+
+    An editable install in a shell with PYTHONDONTWRITEBYTECODE=1 (as here) would otherwise
+    recompile every module of ours on every run, which no installed line ever does.
+    """
+    package = ROOT / "anti_relous"
+    if not compileall.compile_dir(package, quiet=1):
+        sys.exit(f"could not byte-compile {package}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=60)
@@ -123,6 +135,7 @@ def main() -> None:
         if cli is None:
             sys.exit("anti-relous is not installed in this venv: pip install -e .")
         status = [cli, "--config", str(place.config), "status", "--json"]
+        compile_package()
         check = subprocess.run(status, capture_output=True, text=True, check=False)
         if check.returncode != 0:
             sys.exit(f"status failed ({check.returncode}): {check.stderr}")
@@ -150,6 +163,7 @@ def main() -> None:
         "python_pass_median_ms": round(base_ms, 1),
         "status_json_median_ms": round(status_ms, 1),
         "ratio": round(ratio, 2),
+        "bytecode": "compiled first, as an installed package is",
         "target_ratio": TARGET_RATIO,
         "imports_ms": breakdown,
     }
