@@ -73,6 +73,8 @@ DAEMON_ARGV = [
     " from anti_relous.daemon import run; p = Path(sys.argv[1]);"
     " sys.exit(run(load_config(p), config_path=p))",
 ]
+#: `anti-relous` as systemd runs it (``python -m anti_relous`` is the same entry point).
+CLI_ARGV = [sys.executable, "-m", "anti_relous"]
 
 
 @dataclass
@@ -83,11 +85,17 @@ class Daemon:
     db_path: Path
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
+    #: Start it as `anti-relous --config X run` rather than through the stand-in above.
+    cli: bool = False
 
     def start(self) -> Daemon:
         log = self.config_path.with_suffix(".log").open("ab")
+        if self.cli:
+            argv = [*CLI_ARGV, "--config", str(self.config_path), "run"]
+        else:
+            argv = [*DAEMON_ARGV, str(self.config_path)]
         self.process = subprocess.Popen(
-            [*DAEMON_ARGV, str(self.config_path)],
+            argv,
             env={**os.environ, **self.env},
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -102,6 +110,11 @@ class Daemon:
         if self.process.poll() is not None:
             raise AssertionError(f"the daemon exited with {self.process.returncode}:\n{self.log}")
         return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
 
     @property
     def log(self) -> str:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -35,4 +37,24 @@ def test_policy_store_benchmark_runs_quick_and_reports_every_figure(tmp_path):
     assert {"decide_p99_met", "ingest_met"} <= report["targets"].keys()
     assert report["disk"]["df"]
     for label in ("decide_single p50/p99/max ms", "ingest messages/s", "disk:"):
+        assert label in done.stdout
+
+
+@pytest.mark.slow
+def test_flood_benchmark_runs_quick_and_reports_every_figure(tmp_path):
+    done = run_benchmark("flood", "--quick", "--output", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "flood_quick.json").read_text())
+    labels = [run["label"] for run in report["runs"]]
+    assert labels == ["flood, unthrottled", "flood, 115200 bit/s", "peers, 115200 bit/s"]
+    for run in report["runs"]:
+        assert {"drain_s", "messages_per_s", "parts_per_s", "decisions", "cost"} <= run.keys()
+        assert {"cpu_ms_per_inbound_message", "rss_mb_start", "rss_mb_middle", "rss_mb_end"} <= (
+            run["daemon"].keys()
+        )
+        assert {"high_water", "longest_full_s", "delivered_parts"} <= run["sim"].keys()
+        assert run["sim"]["delivered_parts"] == run["sim"]["stored_parts_in_db"]
+        assert all(check["ok"] for check in run["audit"].values()), run["audit"]
+    assert report["runs"][2]["line"]["share_of_line_bound"] is not None
+    for label in ("CPU ms / inbound message", "genuine answered / texters", "audit:"):
         assert label in done.stdout
