@@ -231,6 +231,10 @@ class AtModem:
         """Bring commands and answers in step, telling our answer from a late one by its echo."""
         timeout_s = min(self._timeout_s, SYNC_TIMEOUT_S)
         failure: ModemError | None = None
+        # A process killed between AT+CMGS and its PDU leaves the modem at the "> " prompt,
+        # taking every later command as PDU text: ESC abandons that send (a modem at its
+        # command line drops the stray byte, or the first attempt below fails on it).
+        self._write(ESC)
         for attempt in range(1, SYNC_ATTEMPTS + 1):
             # The last attempt settles for a plain OK: a firmware that never echoes must open.
             require_echo = attempt < SYNC_ATTEMPTS
