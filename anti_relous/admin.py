@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from anti_relous.config import Config, QuotaConfig, parse_duration
 from anti_relous.errors import AntiRelousError
 from anti_relous.store import Caps, Store
-from anti_relous.store.reports import Activity, HourRow
+from anti_relous.store.reports import Activity, HourRow, Summary
 
 if TYPE_CHECKING:
     from anti_relous.modem import Modem
@@ -309,22 +309,12 @@ def line_status(store: Store, config: Config, now: datetime) -> LineStatus:
 
 @dataclass(frozen=True)
 class Stats:
-    """Everything ``anti-relous stats`` shows: DESIGN section 7's keys and more."""
+    """Everything ``anti-relous stats`` shows: the store's figures for the period, the line's
+    state now, and what a cloud line would have charged."""
 
     since: datetime | None
     until: datetime | None
-    inbound_messages: int
-    inbound_parts: int
-    senders: int
-    replies_sent: int
-    replies_failed: int
-    replies_unknown: int
-    replies_pending: int
-    sms_sent: int
-    parts_sent: int
-    decisions: dict[str, int]
-    blocked_numbers: int
-    auto_blocked_numbers: int
+    figures: Summary
     paused: bool
     flood_mode: bool
     cloud_price_per_sms: float
@@ -339,29 +329,18 @@ def stats(
     store: Store, config: Config, now: datetime, since: datetime | None, until: datetime | None
 ) -> Stats:
     """The figures of one period (None: unbounded) and its hour-by-hour traffic."""
-    summary = store.reports.summary(since, until)
+    figures = store.reports.summary(since, until)
     line = store.line.state()
     price = config.cost.cloud_price_per_sms
     return Stats(
         since=since,
         until=until,
-        inbound_messages=summary.inbound_messages,
-        inbound_parts=summary.inbound_parts,
-        senders=summary.senders,
-        replies_sent=summary.replies_sent,
-        replies_failed=summary.replies_failed,
-        replies_unknown=summary.replies_unknown,
-        replies_pending=summary.replies_pending,
-        sms_sent=summary.sms_sent,
-        parts_sent=summary.parts_sent,
-        decisions=summary.decisions,
-        blocked_numbers=summary.blocked_numbers,
-        auto_blocked_numbers=summary.auto_blocked_numbers,
+        figures=figures,
         paused=line.is_paused(now),
         flood_mode=line.in_flood,
         cloud_price_per_sms=price,
         currency=config.cost.currency,
-        cloud_cost_avoided=round(price * (summary.inbound_parts + summary.parts_sent), 2),
+        cloud_cost_avoided=round(price * (figures.inbound_parts + figures.parts_sent), 2),
         hourly=store.reports.hourly(since, until),
     )
 

@@ -440,7 +440,7 @@ def stats(app: App, since: datetime | None, until: datetime | None, as_json: boo
 
     report = admin.stats(app.store, app.config, utc_now(), since, until)
     if as_json:
-        echo_json(report)
+        echo_json(display.stats_json(report))
     else:
         click.echo(display.stats_text(report, unicode=display.stdout_unicode()))
 

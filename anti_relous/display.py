@@ -98,6 +98,12 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def stats_json(stats: Stats) -> dict[str, Any]:
+    """``stats --json``: one flat object, DESIGN section 7's keys at the top level."""
+    document = jsonable(stats)
+    return {**document.pop("figures"), **document}
+
+
 def bar(value: float, scale: float, *, unicode: bool = True) -> str:
     """A horizontal bar of ``value / scale`` character cells; anything above zero shows."""
     if value <= 0 or scale <= 0:
@@ -224,26 +230,26 @@ def stats_text(stats: Stats, *, unicode: bool = True) -> str:
     period = f"{local_time(stats.since) if stats.since else 'the beginning'} to "
     period += local_time(stats.until) if stats.until else "now"
     price = f"{stats.cloud_price_per_sms:.2f} {stats.currency}"
+    f = stats.figures
     lines = [
         f"From {period}",
         "",
-        f"Inbound          {stats.inbound_messages:,} messages ({stats.inbound_parts:,} SMS "
-        f"parts) from {stats.senders:,} senders",
-        f"Replies          {stats.replies_sent:,} sent, {stats.replies_failed:,} failed, "
-        f"{stats.replies_unknown:,} unknown, {stats.replies_pending:,} pending",
-        f"Sent in all      {stats.sms_sent:,} SMS ({stats.parts_sent:,} parts) incl. alerts "
-        "and manual",
-        f"Blocked          {stats.blocked_numbers:,} numbers ({stats.auto_blocked_numbers:,} "
-        "automatically)",
+        f"Inbound          {f.inbound_messages:,} messages ({f.inbound_parts:,} SMS parts) from "
+        f"{f.senders:,} senders",
+        f"Replies          {f.replies_sent:,} sent, {f.replies_failed:,} failed, "
+        f"{f.replies_unknown:,} unknown, {f.replies_pending:,} pending",
+        f"Sent in all      {f.sms_sent:,} SMS ({f.parts_sent:,} parts) incl. alerts and manual",
+        f"Blocked          {f.blocked_numbers:,} numbers "
+        f"({f.auto_blocked_numbers:,} automatically)",
         f"Now              {'paused' if stats.paused else 'replying'}"
         f"{', FLOOD MODE' if stats.flood_mode else ''}",
         f"Cloud line cost  {stats.cloud_cost_avoided:,.2f} {stats.currency} avoided "
-        f"({stats.inbound_parts + stats.parts_sent:,} SMS parts x {price}); this line sent "
-        f"{stats.parts_sent:,} parts on its SIM plan",
+        f"({f.inbound_parts + f.parts_sent:,} SMS parts x {price}); this line sent "
+        f"{f.parts_sent:,} parts on its SIM plan",
         "",
     ]
-    if stats.decisions:
-        by_count = sorted(stats.decisions.items(), key=lambda item: (-item[1], item[0]))
+    if stats.figures.decisions:
+        by_count = sorted(stats.figures.decisions.items(), key=lambda item: (-item[1], item[0]))
         lines.append(table(["decision", "messages"], by_count))
     else:
         lines.append("No decisions in this period.")
