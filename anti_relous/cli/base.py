@@ -1,0 +1,212 @@
+"""What every command shares: the group, the context object, errors and option parsers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from anti_relous import __version__
+from anti_relous.errors import AntiRelousError
+
+if TYPE_CHECKING:
+    from anti_relous.config import Config
+    from anti_relous.store import Store
+
+#: The reason codes of DESIGN section 5 (policy.Reason), plus messages not decided yet. Spelled
+#: out here so that `--help` does not import the policy.
+REASONS = (
+    "paused",
+    "blocked",
+    "destination_filtered",
+    "abuse_block",
+    "flood",
+    "number_quota",
+    "hourly_cap",
+    "daily_cap",
+    "monthly_cap",
+    "recipients_cap",
+    "replied",
+    "undecodable",
+    "undecided",
+)
+
+
+OUTBOX_STATES = ("queued", "sending", "sent", "failed", "unknown")
+
+
+class CliError(click.ClickException):
+    """One line on stderr and exit status 1: how an operational failure ends a command."""
+
+    exit_code = 1
+
+
+class CliUsageError(CliError):
+    """A mistake in what was typed (a bad number, duration or time): one line, exit status 2.
+
+    Unlike click.UsageError it does not repeat the usage: the message says what to write.
+    """
+
+    exit_code = 2
+
+
+def usage_error(message: str) -> CliError:
+    """The error for a bad value typed on the command line."""
+    return CliUsageError(message)
+
+
+def translate(error: AntiRelousError) -> CliError:
+    """The CLI error for one of the package's errors, with its exit code."""
+    return CliUsageError(str(error)) if error.exit_code == 2 else CliError(str(error))
+
+
+class AntiRelousGroup(click.Group):
+    """Turns the package's own errors into one line and their exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AntiRelousError as error:
+            raise translate(error) from None
+
+
+class App:
+    """What commands share: the configuration and the store, each opened on first use."""
+
+    def __init__(self, config_option: str | None):
+        self.config_option = config_option
+        self._config: Config | None = None
+        self._store: Store | None = None
+
+    @property
+    def config_path(self) -> Path:
+        """``--config``, else ``$ANTI_RELOUS_CONFIG``, else /etc/anti-relous/config.toml."""
+        from anti_relous.config import resolve_config_path
+
+        return resolve_config_path(self.config_option)
+
+    @property
+    def config(self) -> Config:
+        """The loaded configuration (ConfigError, exit 2, if missing or invalid)."""
+        if self._config is None:
+            from anti_relous.config import load_config
+
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @property
+    def store(self) -> Store:
+        """The line's database; it must exist (`anti-relous init` or `run` create it)."""
+        if self._store is None:
+            from anti_relous.store import Store
+
+            self._store = Store.open(self.config.storage.database, create=False)
+        return self._store
+
+    def close(self) -> None:
+        """Close the store if a command opened it."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def utc_now() -> datetime:
+    """The wall clock as the store wants it."""
+    return datetime.now(UTC)
+
+
+def echo_json(value: Any) -> None:
+    """Print ``value`` as indented JSON."""
+    from anti_relous.display import to_json
+
+    click.echo(to_json(value))
+
+
+def duration_callback(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> timedelta | None:
+    if value is None:
+        return None
+    from anti_relous.config import parse_duration
+
+    try:
+        delta = parse_duration(value)
+    except ValueError as error:
+        raise usage_error(f"--{param.name}: {error}") from None
+    if delta <= timedelta(0):
+        raise usage_error(f'--{param.name}: give a duration above zero such as "2h"')
+    return delta
+
+
+def moment_callback(ahead: bool) -> Any:
+    def parse(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+        if value is None:
+            return None
+        from anti_relous.admin import local_now, parse_moment
+
+        try:
+            return parse_moment(value, local_now(), ahead=ahead)
+        except ValueError as error:
+            raise usage_error(f"--{param.name}: {error}") from None
+
+    return parse
+
+
+def number_or_exit(app: App, raw: str) -> str:
+    """``raw`` in E.164, read in the line's region; a bad number is a usage error."""
+    from anti_relous.numbers import normalise
+
+    number = normalise(raw, app.config.line.default_region)
+    if number is None:
+        raise usage_error(f"{raw!r} is not a valid phone number; write it as +33612345678")
+    return number
+
+
+def block_target(app: App, raw: str, prefix: bool) -> tuple[str, bool]:
+    """A number or, with a trailing ``*`` or ``--prefix``, a prefix; normalised to E.164."""
+    from anti_relous.numbers import normalise_prefix
+
+    if raw.endswith("*"):
+        raw, prefix = raw[:-1], True
+    if not prefix:
+        return number_or_exit(app, raw), False
+    target = normalise_prefix(raw, app.config.line.default_region)
+    if target is None or len(target) < 3:
+        raise usage_error(
+            f"{raw!r} is not a number prefix; write it as +33899 or 0899 (digits only)"
+        )
+    return target, True
+
+
+def sender_filter(app: App, raw: str | None) -> str | None:
+    """A sender as the store keys it: E.164 for numbers, the text itself for names."""
+    if raw is None:
+        return None
+    from anti_relous.numbers import normalise
+
+    return normalise(raw, app.config.line.default_region) or raw.strip()
+
+
+@click.group(cls=AntiRelousGroup)
+@click.option(
+    "--config",
+    "config_option",
+    metavar="PATH",
+    help="Configuration file [default: $ANTI_RELOUS_CONFIG, else /etc/anti-relous/config.toml].",
+)
+@click.version_option(__version__, prog_name="anti-relous")
+@click.pass_context
+def cli(ctx: click.Context, config_option: str | None) -> None:
+    """Run and steer an anti-relous SMS line.
+
+    Every command reads the configuration (--config) and, except `init`, `run`, `simulate` and
+    `demo`, the line's existing database. Try `anti-relous demo` first.
+    """
+    app = App(config_option)
+    ctx.obj = app
+    ctx.call_on_close(app.close)

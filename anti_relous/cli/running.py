@@ -1,0 +1,199 @@
+"""Commands that set the line up and run it: run, demo, init, doctor, simulate."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from anti_relous.cli.base import (
+    App,
+    CliError,
+    cli,
+    echo_json,
+    pass_app,
+)
+
+
+@cli.command()
+@pass_app
+def run(app: App) -> None:
+    """Run the line: poll the SIM, record, decide, reply (systemd starts this).
+
+    Example:
+
+    \b
+      anti-relous --config /etc/anti-relous/config.toml run
+    """
+    from anti_relous import daemon
+
+    sys.exit(daemon.run(app.config, config_path=app.config_path))
+
+
+@cli.command()
+@click.option("--messages", "flood_size", default=2000, show_default=True, help="SMS in the flood.")
+@click.option("--bots", default=50, show_default=True, help="Numbers the flood comes from.")
+@click.option("--keep", is_flag=True, help="Keep the demo's config, database and logs.")
+def demo(flood_size: int, bots: int, keep: bool) -> None:
+    """Play a bot flood against the real daemon and a simulated dongle (under a minute).
+
+    Genuine texters get one reply each; a flood of 2,000 SMS from 50 numbers is recorded but
+    trips the breakers; a pause and a resume follow. Ends with a summary table.
+
+    Example:
+
+    \b
+      anti-relous demo
+    """
+    from anti_relous import demo as scenario
+
+    scenario.main(
+        flood_size=flood_size, bots=bots, echo=click.echo, live=sys.stdout.isatty(), keep=keep
+    )
+
+
+@cli.command()
+@click.option(
+    "--path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the configuration [default: the --config path].",
+)
+@click.option(
+    "--database",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Set [storage] database in the new file (e.g. a path you can write without root).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing configuration file.")
+@pass_app
+def init(app: App, path: Path | None, database: Path | None, force: bool) -> None:
+    """Write the commented configuration (mode 0640) and create the database (mode 0660).
+
+    Run as root, the configuration goes to group anti-relous and the database to the service
+    user, as systemd/ expects.
+
+    Examples:
+
+    \b
+      sudo anti-relous init
+      anti-relous init --path ./line.toml --database ./line.db
+    """
+    from anti_relous import admin
+    from anti_relous.config import DEFAULT_CONFIG_PATH, load_config
+
+    target = path or app.config_path
+    text = admin.config_text(database.absolute() if database else None)
+    group = admin.write_config(target, text, force=force)
+    config = load_config(target)
+    owner = f", group {group}" if group else ""
+    click.echo(f"Wrote {target} (mode 0640{owner}): every key is commented, edit it.")
+    created = admin.create_database(config.storage.database)
+    state = "Created" if created else "Kept the existing"
+    click.echo(f"{state} database {config.storage.database}")
+    reply = admin.reply_info(config.line.reply)
+    click.echo(f"Reply: {reply.description}")
+    warning = admin.reply_warning(reply)
+    if warning:
+        click.echo(f"Warning: {warning}", err=True)
+    if target == DEFAULT_CONFIG_PATH:
+        click.echo(
+            "Next: set [modem] port, check with `anti-relous doctor`, then "
+            "`systemctl enable --now anti-relous`."
+        )
+    else:
+        click.echo(
+            f"Next: set [modem] port, check with `anti-relous --config {target} doctor`, then "
+            f"`anti-relous --config {target} run`."
+        )
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option(
+    "--no-modem", is_flag=True, help="Do not open the modem (e.g. while the daemon runs)."
+)
+@pass_app
+def doctor(app: App, as_json: bool, no_modem: bool) -> None:
+    """Check the dongle, its port, permissions, ModemManager, the SIM, the config and the DB.
+
+    Every problem comes with the command that fixes it. Exits 1 if any problem was found.
+
+    Example:
+
+    \b
+      anti-relous doctor
+    """
+    from anti_relous import doctor as checks
+
+    report = checks.run(app.config_path, open_modem=not no_modem)
+    if as_json:
+        echo_json(checks.as_dict(report))
+    else:
+        click.echo(checks.render(report))
+    if report.problems:
+        raise CliError(f"{len(report.problems)} problem(s) found; fix them with the commands above")
+
+
+@cli.group(invoke_without_command=True)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the pty link, control socket and config go [default: a per-user runtime dir].",
+)
+@click.pass_context
+def simulate(ctx: click.Context, directory: Path | None) -> None:
+    """Run a simulated USB dongle on a pty, to try the real daemon without hardware.
+
+    Prints the port and a config that points the daemon at it; text it from another terminal
+    with `anti-relous simulate text`. Ctrl-C stops it.
+
+    Example:
+
+    \b
+      anti-relous simulate
+    """
+    from anti_relous import sandbox as sim
+
+    ctx.obj = sim.SimulateDir(directory or sim.default_dir())
+    if ctx.invoked_subcommand is None:
+        sim.serve(ctx.obj, click.echo)
+
+
+@simulate.command("text")
+@click.argument("sender")
+@click.argument("text")
+@click.pass_obj
+def simulate_text(place: Any, sender: str, text: str) -> None:
+    """Make a running simulator receive an SMS from SENDER.
+
+    Example:
+
+    \b
+      anti-relous simulate text +33612345678 "salut"
+    """
+    from anti_relous.modem.sim_control import control
+
+    answer = control(place.socket, {"op": "deliver", "sender": sender, "text": text})
+    click.echo(f"Delivered from {sender} ({answer['parts']} part(s)).")
+
+
+@simulate.command("sent")
+@click.pass_obj
+def simulate_sent(place: Any) -> None:
+    """List the SMS the line sent through a running simulator.
+
+    Example:
+
+    \b
+      anti-relous simulate sent
+    """
+    from anti_relous.modem.sim_control import control
+
+    answer = control(place.socket, {"op": "sent"})
+    messages = answer["messages"]
+    for number, text in messages:
+        click.echo(f"to {number}: {text}")
+    if not messages:
+        click.echo("Nothing sent yet.")

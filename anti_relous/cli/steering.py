@@ -1,0 +1,169 @@
+"""Commands that steer the running line through the shared database: pause, resume, block,
+unblock, send."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import click
+
+from anti_relous.cli.base import (
+    App,
+    CliError,
+    block_target,
+    cli,
+    duration_callback,
+    moment_callback,
+    number_or_exit,
+    pass_app,
+    usage_error,
+    utc_now,
+)
+
+
+def _daemon_note(app: App) -> str:
+    from anti_relous.admin import daemon_info
+
+    info = daemon_info(
+        app.store.line.daemon_state("daemon"), utc_now(), app.config.schedule.health_interval
+    )
+    if info.running:
+        return "The daemon applies it to the next message."
+    return f"Note: {info.why_not}; it applies once `anti-relous run` starts."
+
+
+@cli.command()
+@click.option(
+    "--for", "duration", metavar="DURATION", callback=duration_callback, help="e.g. 2h, 30m."
+)
+@click.option(
+    "--until",
+    metavar="TIME",
+    callback=moment_callback(ahead=True),
+    help="HH:MM (local) or ISO 8601.",
+)
+@click.option("--reason", help="Why, for the record and for `status`.")
+@pass_app
+def pause(app: App, duration: timedelta | None, until: datetime | None, reason: str | None) -> None:
+    """Stop replying (every SMS is still recorded) until `resume`, --for or --until.
+
+    Takes effect on the daemon's next decision: no restart, no signal.
+
+    Examples:
+
+    \b
+      anti-relous pause --for 2h --reason "media coverage tonight"
+      anti-relous pause --until 08:00
+    """
+    from anti_relous.admin import format_age
+    from anti_relous.display import local_time
+
+    if duration is not None and until is not None:
+        raise usage_error("give either --for or --until, not both")
+    now = utc_now()
+    if duration is not None:
+        until = now + duration
+    if until is not None and until <= now:
+        raise usage_error(f"--until: {local_time(until)} is already past")
+    app.store.line.pause(now, until, reason)
+    when = f" until {local_time(until)} (in {format_age(until - now)})" if until else ""
+    click.echo(f"Paused{when}: no replies; inbound SMS are still recorded.")
+    click.echo(_daemon_note(app))
+
+
+@cli.command()
+@pass_app
+def resume(app: App) -> None:
+    """Reply again after a pause.
+
+    Example:
+
+    \b
+      anti-relous resume
+    """
+    if app.store.line.resume(utc_now()):
+        click.echo("Resumed: the line replies again, from the next message on.")
+        click.echo(_daemon_note(app))
+    else:
+        click.echo("The line was not paused.")
+
+
+@cli.command()
+@click.argument("target", metavar="NUMBER|PREFIX")
+@click.option("--prefix", is_flag=True, help="Block every number starting with TARGET.")
+@click.option("--for", "duration", metavar="DURATION", callback=duration_callback, help="e.g. 7d.")
+@click.option("--reason", default="manual block", show_default=True, help="For the record.")
+@pass_app
+def block(app: App, target: str, prefix: bool, duration: timedelta | None, reason: str) -> None:
+    """Never reply to a number, or to a prefix (trailing * or --prefix), for a while or for good.
+
+    Numbers are read in the line's region: 0612345678 is +33612345678.
+
+    Examples:
+
+    \b
+      anti-relous block 0612345678 --for 30d --reason "insults"
+      anti-relous block '+33899*'
+    """
+    from anti_relous.display import local_time
+
+    normalised, is_prefix = block_target(app, target, prefix)
+    now = utc_now()
+    until = now + duration if duration else None
+    app.store.line.block(now, normalised, is_prefix=is_prefix, until=until, reason=reason)
+    what = f"prefix {normalised}*" if is_prefix else normalised
+    click.echo(f"Blocked {what} until {local_time(until) if until else 'unblocked'}.")
+
+
+@cli.command()
+@click.argument("target", metavar="NUMBER|PREFIX")
+@click.option("--prefix", is_flag=True, help="TARGET is a prefix.")
+@pass_app
+def unblock(app: App, target: str, prefix: bool) -> None:
+    """Lift the blocks on a number or prefix (manual or automatic).
+
+    Example:
+
+    \b
+      anti-relous unblock 0612345678
+    """
+    normalised, is_prefix = block_target(app, target, prefix)
+    lifted = app.store.line.unblock(utc_now(), normalised)
+    what = f"prefix {normalised}*" if is_prefix else normalised
+    if not lifted:
+        raise CliError(f"no block in force on {what}: see `anti-relous blocks`")
+    click.echo(f"Unblocked {what} ({lifted} block{'s' if lifted > 1 else ''} lifted).")
+
+
+@cli.command()
+@click.argument("number")
+@click.argument("text")
+@click.option("--force", is_flag=True, help="Send even if it exceeds a cap.")
+@pass_app
+def send(app: App, number: str, text: str, force: bool) -> None:
+    """Send an SMS by hand; it counts against the caps, and is refused past one (or --force).
+
+    With the daemon running it is queued and the daemon sends it; otherwise it leaves now
+    through the configured modem.
+
+    Example:
+
+    \b
+      anti-relous send 0612345678 "Test de la ligne"
+    """
+    from anti_relous.admin import send_manual
+
+    recipient = number_or_exit(app, number)
+    if not text.strip():
+        raise usage_error("the text is empty")
+    sent = send_manual(app.store, app.config, recipient, text, utc_now, force=force)
+    if sent.daemon_pid is not None:
+        click.echo(
+            f"Queued as outbox #{sent.item_id} ({sent.reply.description}); the daemon "
+            f"(pid {sent.daemon_pid}) sends it shortly: see `anti-relous outbox`."
+        )
+    else:
+        parts = len(sent.refs or [])
+        click.echo(
+            f"Sent outbox #{sent.item_id} to {recipient} through {sent.port}: {parts} part(s)."
+        )

@@ -1,0 +1,217 @@
+"""Commands that show the line: status, stats, blocks, inbox, outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import click
+
+from anti_relous.cli.base import (
+    OUTBOX_STATES,
+    REASONS,
+    App,
+    CliError,
+    cli,
+    echo_json,
+    moment_callback,
+    pass_app,
+    sender_filter,
+    utc_now,
+)
+
+if TYPE_CHECKING:
+    from anti_relous.store.reports import MessageRow
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_app
+def status(app: App, as_json: bool) -> None:
+    """Pause, flood mode, daemon and modem health, today's traffic, queue and caps.
+
+    Exits 1 (after printing everything) when no daemon is serving the line.
+
+    Examples:
+
+    \b
+      anti-relous status
+      anti-relous status --json
+    """
+    from anti_relous.admin import line_status, local_now
+
+    report = line_status(app.store, app.config, local_now())
+    if as_json:
+        echo_json(report)
+    else:
+        from anti_relous import display
+
+        click.echo(display.status_text(report, local_now()))
+    if report.reply_warning and not as_json:
+        click.echo(f"Warning: {report.reply_warning}", err=True)
+    if not report.daemon.running:
+        raise CliError(
+            f"the line is not being served: {report.daemon.why_not}; start it with "
+            "`systemctl start anti-relous` (or `anti-relous run`)"
+        )
+
+
+@cli.command()
+@click.option(
+    "--since",
+    metavar="TIME",
+    callback=moment_callback(ahead=False),
+    help="e.g. 24h, 08:00, 2026-11-28.",
+)
+@click.option("--until", metavar="TIME", callback=moment_callback(ahead=False), help="Same forms.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_app
+def stats(app: App, since: datetime | None, until: datetime | None, as_json: bool) -> None:
+    """Traffic and costs over a period, with an hour-by-hour chart of inbound vs replies.
+
+    Without --since, the whole history. "24h" means the last 24 hours.
+
+    Examples:
+
+    \b
+      anti-relous stats --since 24h
+      anti-relous stats --since 2026-11-28 --until 2026-11-29 --json
+    """
+    from anti_relous import admin, display
+
+    report = admin.stats(app.store, app.config, utc_now(), since, until)
+    if as_json:
+        echo_json(display.stats_json(report))
+    else:
+        click.echo(display.stats_text(report, unicode=display.stdout_unicode()))
+
+
+@cli.command()
+@click.option("--all", "include_expired", is_flag=True, help="Include expired blocks.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@pass_app
+def blocks(app: App, include_expired: bool, as_json: bool) -> None:
+    """List blocks in force, manual and automatic, with their expiry.
+
+    Example:
+
+    \b
+      anti-relous blocks
+    """
+    rows = app.store.line.blocks(utc_now(), include_expired=include_expired)
+    if as_json:
+        echo_json(rows)
+        return
+    from anti_relous.display import table
+
+    click.echo(
+        table(
+            ["id", "target", "kind", "by", "since", "until", "reason"],
+            [
+                (
+                    row.id,
+                    f"{row.target}*" if row.is_prefix else row.target,
+                    "prefix" if row.is_prefix else "number",
+                    "auto" if row.automatic else "manual",
+                    row.created_at,
+                    row.until or "no end",
+                    row.reason,
+                )
+                for row in rows
+            ],
+        )
+        if rows
+        else "No blocks in force."
+    )
+
+
+@cli.command()
+@click.option("--from", "sender", metavar="NUMBER", help="Only this sender.")
+@click.option("--last", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--reason", type=click.Choice(REASONS), help="Only messages decided so.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array (full texts).")
+@pass_app
+def inbox(app: App, sender: str | None, last: int, reason: str | None, as_json: bool) -> None:
+    """The latest inbound messages with their decision, newest first.
+
+    Examples:
+
+    \b
+      anti-relous inbox --last 50
+      anti-relous inbox --from 0612345678 --reason abuse_block
+    """
+    rows = app.store.reports.messages(sender=sender_filter(app, sender), reason=reason, last=last)
+    if as_json:
+        echo_json(rows)
+        return
+    from anti_relous.display import table
+
+    click.echo(
+        table(
+            ["id", "received", "from", "reason", "reply", "text"],
+            [
+                (
+                    row.id,
+                    row.received_at,
+                    row.sender or row.sender_raw,
+                    row.reason or "undecided",
+                    row.reply_state,
+                    _inbox_text(row),
+                )
+                for row in rows
+            ],
+            wrap_last=60,
+        )
+        if rows
+        else "No messages."
+    )
+
+
+def _inbox_text(row: MessageRow) -> str:
+    if row.text is not None:
+        return row.text
+    if row.kind == "undecodable":
+        return "[undecodable PDU, kept raw: see `anti-relous export`]"
+    return "[text erased after [storage] retention]"
+
+
+@cli.command()
+@click.option("--state", type=click.Choice(OUTBOX_STATES), help="Only this state.")
+@click.option("--last", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@pass_app
+def outbox(app: App, state: str | None, last: int, as_json: bool) -> None:
+    """SMS the line sends (replies, alerts, manual), newest first, with their state.
+
+    Example:
+
+    \b
+      anti-relous outbox --state failed
+    """
+    rows = app.store.outbox.items(state=state, limit=last)
+    if as_json:
+        echo_json(rows)
+        return
+    from anti_relous.display import table
+
+    click.echo(
+        table(
+            ["id", "queued", "kind", "to", "parts", "state", "tries", "error"],
+            [
+                (
+                    row.id,
+                    row.created_at,
+                    row.kind,
+                    row.recipient,
+                    row.parts,
+                    row.state,
+                    row.attempts,
+                    row.last_error,
+                )
+                for row in rows
+            ],
+            wrap_last=50,
+        )
+        if rows
+        else "Nothing in the outbox."
+    )
