@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import sqlite3
 import sys
@@ -67,6 +68,7 @@ TARGET_CPU_MS_PER_MESSAGE = 2.0
 TARGET_RSS_GROWTH_MB = 10.0
 TARGET_PEERS_DRAIN_S = 80.0
 TARGET_LINE_SHARE = 0.90
+POLL_LINE = re.compile(r"poll: (?P<read>\d+) part\(s\) read, (?P<new>\d+) new")
 
 
 # --- figures -----------------------------------------------------------------------------------
@@ -182,6 +184,7 @@ def analyse(observed: Observed) -> dict[str, Any]:
         "flood_periods_s": [[_round(a, 1), _round(b, 1)] for a, b in floods],
         "kills": len(observed.kills),
         "kills_by_moment": dict(Counter(kind for _, kind in observed.kills)),
+        "parts_reread_already_stored": _rereads(observed),
         "exit_code": observed.exit_code,
     }
     figures.update(_process_figures(observed))
@@ -189,6 +192,17 @@ def analyse(observed: Observed) -> dict[str, Any]:
     figures["targets"] = _targets(figures, run)
     figures["_series"] = {"received": received, "sent": replies_sent}
     return figures
+
+
+def _rereads(observed: Observed) -> int:
+    """Parts a poll listed that were already stored: committed by a daemon killed before its
+    delete (DESIGN invariant 2), counted from the daemon's "poll: N read, M new" lines."""
+    if observed.log_path is None or not observed.log_path.exists():
+        return 0
+    total = 0
+    for match in POLL_LINE.finditer(observed.log_path.read_text(errors="replace")):
+        total += int(match["read"]) - int(match["new"])
+    return total
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:
@@ -407,6 +421,7 @@ ROWS: tuple[tuple[str, str], ...] = (
     ("genuine answered / texters", "genuine_texters.answered|genuine_texters.texters"),
     ("cloud line EUR (per part)", "cost.cloud_line_per_part"),
     ("kills", "kills"),
+    ("parts re-read, already stored", "parts_reread_already_stored"),
 )
 
 

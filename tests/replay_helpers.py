@@ -543,8 +543,9 @@ class _Replay:
         return STRIKES[len(self.observed.kills) % len(STRIKES)]
 
     def _kill_due(self, now: float) -> bool:
-        """Whether the next kill strikes now (see STRIKES); a targeted strike waits 3 s at most
-        for its moment, then falls back to a random one."""
+        """Whether the next kill strikes now (see STRIKES); a targeted strike waits for its
+        moment two send intervals at most (replies leave one per interval while any is queued),
+        then falls back to a random one."""
         if now < self.next_kill:
             return False
         strike = self._strike
@@ -552,7 +553,8 @@ class _Replay:
             return True
         if self.armed_sends is None:
             self.armed_sends = self.sim.stats().sends
-            self.armed_until = now + 3.0
+            send_interval = self.observed.config.schedule.send_interval.total_seconds()
+            self.armed_until = now + max(3.0, 2 * send_interval)
         armed = self.armed_sends
         if strike == "part sent":
             hit = self.sim.wait_until(lambda sim: sim.stats().sends > armed, 0.02)
