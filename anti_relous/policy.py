@@ -200,17 +200,22 @@ def decide(message: InboundSms, usage: Usage, rules: Rules, now: datetime) -> De
             f"already {usage.replies_to_sender} SMS sent to this number in "
             f"{_span(rules.number_window)}, limit {rules.replies_per_number}",
         )
-    cap = _cap_reached(usage.sent_last_hour, usage.sent_last_day, usage.sent_this_month, rules)
+    # Replies leave room under every cap for one alert to each alert number: otherwise the
+    # bot replies sent before a flood trips the breaker would use up the hour, and the
+    # operators would never hear of the flood.
+    reserve = len(rules.alert_numbers)
+    cap = _cap_reached(
+        usage.sent_last_hour, usage.sent_last_day, usage.sent_this_month, rules, reserve=reserve
+    )
     if cap:
         return skip(*cap)
-    if (
-        not usage.sender_is_recipient_this_month
-        and usage.recipients_this_month >= rules.recipients_per_month
-    ):
+    recipients = usage.recipients_this_month + usage.alert_numbers_new_this_month
+    if not usage.sender_is_recipient_this_month and recipients >= rules.recipients_per_month:
+        kept = usage.alert_numbers_new_this_month
         return skip(
             Reason.RECIPIENTS_CAP,
             f"{usage.recipients_this_month} distinct numbers answered this month, limit "
-            f"{rules.recipients_per_month}",
+            f"{rules.recipients_per_month}" + (f" ({kept} kept for alerts)" if kept else ""),
         )
     return Decision(True, Reason.REPLIED, "first message within the quotas", None, flood, alert)
 
@@ -256,15 +261,18 @@ def _alert_allowed(usage: Usage, rules: Rules, now: datetime) -> bool:
     return fits_caps and new_recipients <= rules.recipients_per_month
 
 
-def _cap_reached(hour: int, day: int, month: int, rules: Rules) -> tuple[Reason, str] | None:
-    """The first global cap that one more SMS would exceed."""
+def _cap_reached(
+    hour: int, day: int, month: int, rules: Rules, *, reserve: int = 0
+) -> tuple[Reason, str] | None:
+    """The first global cap that one more SMS would exceed, ``reserve`` SMS being kept back."""
+    kept = f" ({reserve} kept for alerts)" if reserve else ""
     for count, limit, reason, span in (
         (hour, rules.replies_per_hour, Reason.HOURLY_CAP, "the last hour"),
         (day, rules.replies_per_day, Reason.DAILY_CAP, "the last 24 hours"),
         (month, rules.replies_per_month, Reason.MONTHLY_CAP, "this month"),
     ):
-        if count >= limit:
-            return reason, f"{count} SMS sent in {span}, cap {limit}"
+        if count + reserve >= limit:
+            return reason, f"{count} SMS sent in {span}, cap {limit}{kept}"
     return None
 
 

@@ -28,10 +28,11 @@ from anti_relous.store import OutboxItem, PlannedSms, Store, StoreError
 
 log = logging.getLogger(__name__)
 
-#: Sent to [alerts] numbers when a flood starts. GSM-7 only, so it stays one part.
+#: Sent to [alerts] numbers when a flood starts. GSM-7 only and under 160 characters, so it
+#: stays one part (a test checks it).
 ALERT_TEXT = (
-    "anti-relous : flood de SMS en cours, les réponses automatiques sont suspendues jusqu'au "
-    "retour au calme. Tous les SMS restent enregistrés. Détails : anti-relous status"
+    "anti-relous : flood de SMS en cours, réponses automatiques suspendues jusqu'au retour au "
+    "calme. Tous les SMS sont enregistrés. Détails : anti-relous status"
 )
 #: A +CMS ERROR before any part left is retried this many times in all, waiting 30 s, 60 s...
 MAX_SEND_ATTEMPTS = 3

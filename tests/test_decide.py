@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from store_helpers import part
 
 from anti_relous.config import parse_config
+from anti_relous.modem.pdu import text_info
 from anti_relous.numbers import classify
 from anti_relous.policy import Reason, Rules
 from anti_relous.service import Texts, decide_pending
@@ -20,6 +21,11 @@ from anti_relous.store.db import from_db, to_db
 
 REGION = "FR"
 TEXTS = Texts(reply="Ceci est un numéro anti-relous.", reply_parts=1)
+
+
+def test_the_alert_is_one_gsm7_part():
+    texts = Texts.from_config(parse_config(""))
+    assert texts.alert_parts == 1 and text_info(texts.alert).coding == "gsm7"
 
 
 def test_first_message_is_answered_and_the_second_is_not(store, clock, rules):

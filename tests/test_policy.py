@@ -194,9 +194,34 @@ def test_more_replies_per_number_can_be_allowed():
     ],
 )
 def test_global_caps_stop_replies_when_reached(field, cap, reason):
-    limit = getattr(RULES, cap)
-    assert outcome(replace(QUIET, **{field: limit - 1})).reason is Reason.REPLIED
-    assert outcome(replace(QUIET, **{field: limit})).reason is reason
+    rules = replace(RULES, alert_numbers=())
+    limit = getattr(rules, cap)
+    assert outcome(replace(QUIET, **{field: limit - 1}), rules=rules).reason is Reason.REPLIED
+    assert outcome(replace(QUIET, **{field: limit}), rules=rules).reason is reason
+
+
+@pytest.mark.parametrize(
+    ("field", "cap", "reason"),
+    [
+        ("sent_last_hour", "replies_per_hour", Reason.HOURLY_CAP),
+        ("sent_last_day", "replies_per_day", Reason.DAILY_CAP),
+        ("sent_this_month", "replies_per_month", Reason.MONTHLY_CAP),
+    ],
+)
+def test_replies_keep_room_under_every_cap_for_the_flood_alert(field, cap, reason):
+    """Bot replies before a flood trips must not use up the hour the alert needs."""
+    almost = replace(QUIET, **{field: getattr(RULES, cap) - len(RULES.alert_numbers)})
+    decision = outcome(almost)
+    assert decision.reason is reason and "kept for alerts" in decision.detail
+    flood = outcome(replace(almost, inbound_total=RULES.flood_threshold + 1))
+    assert (flood.flood, flood.alert) == (FloodChange.ENTER, True)
+
+
+def test_new_recipients_keep_room_for_alert_numbers_not_yet_texted_this_month():
+    usage = replace(QUIET, recipients_this_month=RULES.recipients_per_month - 1)
+    decision = outcome(usage)
+    assert decision.reason is Reason.RECIPIENTS_CAP and "kept for alerts" in decision.detail
+    assert outcome(replace(usage, alert_numbers_new_this_month=0)).reason is Reason.REPLIED
 
 
 def test_a_new_recipient_beyond_the_monthly_recipients_cap_is_not_answered():
