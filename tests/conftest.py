@@ -1,4 +1,4 @@
-"""Shared fixtures: a real SQLite file, a settable clock, sample messages, tool requirements."""
+"""Shared fixtures: a real SQLite file, a settable clock, the simulated dongle, running daemons."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from daemon_helpers import Daemon, NotifySocket, write_config
 
-from anti_relous.config import Config
+from anti_relous.config import Config, load_config
+from anti_relous.modem.simulator import ModemSimulator
 from anti_relous.policy import Rules
 from anti_relous.store import Store
 
@@ -59,3 +61,40 @@ def store(db_path):
 @pytest.fixture
 def rules() -> Rules:
     return Rules.from_config(Config())
+
+
+@pytest.fixture
+def sim(tmp_path):
+    """The built-in simulated dongle on a pty, its port at tmp_path/modem."""
+    with ModemSimulator(link=tmp_path / "modem") as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def notify(tmp_path):
+    """A socket standing in for systemd's $NOTIFY_SOCKET."""
+    listener = NotifySocket(tmp_path / "notify.sock")
+    yield listener
+    listener.close()
+
+
+@pytest.fixture
+def run_daemon(tmp_path):
+    """Start `anti-relous run` on a simulator; whatever happens, none outlives the test.
+
+    ``run_daemon(sim, directory=..., env=..., ready=..., extra=..., **sections)``: the config
+    is written in ``directory`` (default tmp_path), ``sections`` replace its TOML tables.
+    """
+    started = []
+
+    def start(sim, *, directory=None, env=None, ready=True, extra="", **sections):
+        config = write_config(directory or tmp_path, sim, extra, **sections)
+        database = load_config(config).storage.database
+        daemon = Daemon(config, database, env=env or {}).start()
+        started.append(daemon)
+        return daemon.wait_ready() if ready else daemon
+
+    yield start
+    for daemon in started:
+        if daemon.process.poll() is None:
+            daemon.kill()

@@ -65,14 +65,6 @@ class NotifySocket:
         self._sock.close()
 
 
-# TEMPORARY until `anti-relous run` lands in cli.py: the same entry point the CLI will call.
-DAEMON_ARGV = [
-    sys.executable,
-    "-c",
-    "import sys; from pathlib import Path; from anti_relous.config import load_config;"
-    " from anti_relous.daemon import run; p = Path(sys.argv[1]);"
-    " sys.exit(run(load_config(p), config_path=p))",
-]
 #: `anti-relous` as systemd runs it (``python -m anti_relous`` is the same entry point).
 CLI_ARGV = [sys.executable, "-m", "anti_relous"]
 
@@ -85,17 +77,12 @@ class Daemon:
     db_path: Path
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
-    #: Start it as `anti-relous --config X run` rather than through the stand-in above.
-    cli: bool = False
 
     def start(self) -> Daemon:
+        """`anti-relous --config X run`, its output in X with the suffix .log."""
         log = self.config_path.with_suffix(".log").open("ab")
-        if self.cli:
-            argv = [*CLI_ARGV, "--config", str(self.config_path), "run"]
-        else:
-            argv = [*DAEMON_ARGV, str(self.config_path)]
         self.process = subprocess.Popen(
-            argv,
+            [*CLI_ARGV, "--config", str(self.config_path), "run"],
             env={**os.environ, **self.env},
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -504,7 +504,7 @@ class _Replay:
         return observed
 
     def _start_daemon(self) -> Daemon:
-        daemon = Daemon(self.config_path, self.db_path, cli=True).start()
+        daemon = Daemon(self.config_path, self.db_path).start()
         self.watch.pid = daemon.pid
         return daemon
 

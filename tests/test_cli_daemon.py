@@ -10,7 +10,6 @@ from click.testing import CliRunner
 from daemon_helpers import Daemon, eventually, write_config
 
 from anti_relous.cli import cli
-from anti_relous.modem.simulator import ModemSimulator
 
 pytestmark = pytest.mark.slow
 
@@ -27,12 +26,6 @@ class CliDaemon(Daemon):
         )
         log.close()
         return self
-
-
-@pytest.fixture
-def sim(tmp_path):
-    with ModemSimulator(link=tmp_path / "modem") as simulator:
-        yield simulator
 
 
 @pytest.fixture

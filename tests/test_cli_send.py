@@ -7,14 +7,6 @@ import os
 import pytest
 from cli_helpers import Line
 
-from anti_relous.modem.simulator import ModemSimulator
-
-
-@pytest.fixture
-def sim(tmp_path):
-    with ModemSimulator(link=tmp_path / "modem") as simulator:
-        yield simulator
-
 
 @pytest.fixture
 def line(tmp_path, sim):

@@ -11,10 +11,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from daemon_helpers import Daemon, NotifySocket, eventually, write_config
+from daemon_helpers import eventually
 
 from anti_relous.config import DEFAULT_REPLY
-from anti_relous.modem.simulator import ModemSimulator
 
 pytestmark = pytest.mark.slow
 
@@ -22,38 +21,8 @@ BOT_TEXT = "t'es charmante, réponds"
 
 
 @pytest.fixture
-def sim(tmp_path):
-    with ModemSimulator(link=tmp_path / "modem") as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def notify(tmp_path):
-    listener = NotifySocket(tmp_path / "notify.sock")
-    yield listener
-    listener.close()
-
-
-@pytest.fixture
-def run_daemon(tmp_path):
-    """Start daemons on a simulator; whatever happens in the test, none outlives it."""
-    started = []
-
-    def start(directory, sim, extra="", env=None, *, ready=True, **sections):
-        config = write_config(directory, sim, extra, **sections)
-        daemon = Daemon(config, directory / "line.db", env=env or {}).start()
-        started.append(daemon)
-        return daemon.wait_ready() if ready else daemon
-
-    yield start
-    for daemon in started:
-        if daemon.process.poll() is None:
-            daemon.kill()
-
-
-@pytest.fixture
 def daemon(tmp_path, sim, run_daemon):
-    running = run_daemon(tmp_path, sim)
+    running = run_daemon(sim)
     yield running
     running.stop()
 
@@ -77,7 +46,7 @@ def test_a_texter_gets_the_reply_and_their_second_message_gets_none(daemon, sim)
 def test_french_and_emoji_reply_arrives_intact_as_linked_parts(tmp_path, sim, run_daemon):
     reply = "Ça suffit ! Être relou, c'est du harcèlement 😡. " * 4
     line = f'reply = "{reply}"'
-    daemon = run_daemon(tmp_path, sim, line=line)
+    daemon = run_daemon(sim, line=line)
     try:
         sim.deliver("+33612345678", "salut")
         expected = [("+33612345678", reply)]
@@ -92,7 +61,6 @@ def test_french_and_emoji_reply_arrives_intact_as_linked_parts(tmp_path, sim, ru
 
 def test_a_flood_is_stored_exactly_once_with_one_alert_and_few_replies(tmp_path, sim, run_daemon):
     daemon = run_daemon(
-        tmp_path,
         sim,
         flood='threshold = 100\nwindow = "10m"',
         alerts='numbers = ["+33600000002"]',
@@ -134,7 +102,7 @@ def test_unplugging_and_replugging_the_dongle_loses_nothing(daemon, sim):
 
 def test_sd_notify_says_ready_status_watchdog_and_stopping(tmp_path, sim, notify, run_daemon):
     env = {"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "1000000"}
-    daemon = run_daemon(tmp_path, sim, env=env)
+    daemon = run_daemon(sim, env=env)
     assert eventually(lambda: notify.lines("READY=1"), 20), daemon.log
     assert eventually(lambda: len(notify.lines("WATCHDOG=1")) >= 3, 10)
     assert notify.lines("STATUS=")
@@ -149,7 +117,7 @@ def test_ready_waits_for_the_modem_and_start_up_time_is_extended_meanwhile(
     tmp_path, sim, notify, run_daemon
 ):
     sim.unplug()
-    daemon = run_daemon(tmp_path, sim, env={"NOTIFY_SOCKET": str(notify.path)}, ready=False)
+    daemon = run_daemon(sim, env={"NOTIFY_SOCKET": str(notify.path)}, ready=False)
     try:
         assert eventually(lambda: notify.lines("EXTEND_TIMEOUT_USEC="), 10), daemon.log
         time.sleep(2)
@@ -165,7 +133,7 @@ def test_a_hung_modem_stops_the_watchdog_pings_until_the_worker_recovers(
     tmp_path, sim, notify, run_daemon
 ):
     env = {"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "1000000"}
-    daemon = run_daemon(tmp_path, sim, env=env)
+    daemon = run_daemon(sim, env=env)
     try:
         assert eventually(lambda: len(notify.lines("WATCHDOG=1")) >= 4, 20), daemon.log
         hung_at = time.monotonic()
@@ -189,7 +157,7 @@ def test_a_hung_modem_stops_the_watchdog_pings_until_the_worker_recovers(
 def test_sigterm_during_a_flood_exits_within_10_s_and_a_restart_loses_nothing(
     tmp_path, sim, run_daemon
 ):
-    daemon = run_daemon(tmp_path, sim)
+    daemon = run_daemon(sim)
     senders = [f"+336125{n:05d}" for n in range(60)]
     for round_ in range(5):
         for sender in senders:
@@ -198,7 +166,7 @@ def test_sigterm_during_a_flood_exits_within_10_s_and_a_restart_loses_nothing(
     stopping = time.monotonic()
     assert daemon.stop(timeout=15) == 0
     assert time.monotonic() - stopping < 10
-    restarted = run_daemon(tmp_path, sim)
+    restarted = run_daemon(sim)
     try:
         assert eventually(lambda: stored_parts(restarted) == 300, 60), restarted.log
         assert eventually(lambda: restarted.count("SELECT count(*) FROM undecided") == 0)
@@ -214,7 +182,7 @@ def test_sigterm_during_a_flood_exits_within_10_s_and_a_restart_loses_nothing(
 
 
 def test_sighup_applies_a_new_reply_text(tmp_path, sim, run_daemon):
-    daemon = run_daemon(tmp_path, sim)
+    daemon = run_daemon(sim)
     try:
         text = daemon.config_path.read_text() + '[line]\nreply = "Nouveau texte."\n'
         daemon.config_path.write_text(text)
@@ -228,7 +196,7 @@ def test_sighup_applies_a_new_reply_text(tmp_path, sim, run_daemon):
 
 
 def test_sighup_with_a_broken_config_keeps_the_old_one(tmp_path, sim, run_daemon):
-    daemon = run_daemon(tmp_path, sim)
+    daemon = run_daemon(sim)
     try:
         daemon.config_path.write_text(daemon.config_path.read_text() + "[quota]\nnope = 1\n")
         daemon.signal(signal.SIGHUP)
@@ -255,7 +223,7 @@ def test_database_is_0660_and_another_user_of_the_group_can_steer_the_line(sim, 
     os.chmod(state, 0o2770)
     old_umask = os.umask(0o007)  # the unit's UMask=
     try:
-        daemon = run_daemon(state, sim)
+        daemon = run_daemon(sim, directory=state)
     finally:
         os.umask(old_umask)
     try:

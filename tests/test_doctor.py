@@ -208,12 +208,6 @@ def test_user_in_the_device_group_can_use_it(tmp_path):
 # --- everything, against the simulated dongle ----------------------------------------------------
 
 
-@pytest.fixture
-def sim(tmp_path):
-    with ModemSimulator(link=tmp_path / "modem") as simulator:
-        yield simulator
-
-
 def doctor(line, sysfs, proc, **kwargs):
     return run(line.config_path, sysfs_root=sysfs.root, proc_root=proc, ports=[], **kwargs)
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from daemon_helpers import Daemon, NotifySocket, eventually, write_config
+from daemon_helpers import Daemon, eventually, write_config
 
 from anti_relous.config import DEFAULT_REPLY, load_config
 from anti_relous.link import ModemLink
@@ -39,31 +39,7 @@ TEXTER = "+33612345678"
 LONG_REPLY = "Ce numéro ne répond pas aux relous. " * 11
 
 
-@pytest.fixture
-def sim(tmp_path):
-    with ModemSimulator(link=tmp_path / "modem") as simulator:
-        yield simulator
-
-
 # ---- helpers -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def run_daemon(tmp_path):
-    """Start `anti-relous run` on a config; whatever happens, none outlives the test."""
-    started = []
-
-    def start(sim: ModemSimulator, env=None, *, directory: Path = tmp_path, **sections) -> Daemon:
-        config = write_config(directory, sim, **sections)
-        database = load_config(config).storage.database
-        daemon = Daemon(config, database, env=env or {}).start()
-        started.append(daemon)
-        return daemon.wait_ready()
-
-    yield start
-    for daemon in started:
-        if daemon.process.poll() is None:
-            daemon.kill()
 
 
 def stored_parts(daemon: Daemon) -> int:
@@ -439,13 +415,6 @@ def fill(directory: Path) -> Path:
         while True:
             handle.write(b"\0" * 4096)
     return filler
-
-
-@pytest.fixture
-def notify(tmp_path):
-    listener = NotifySocket(tmp_path / "notify.sock")
-    yield listener
-    listener.close()
 
 
 @pytest.mark.slow

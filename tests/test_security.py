@@ -22,11 +22,10 @@ from pathlib import Path
 
 import pytest
 from conftest import require_tool
-from daemon_helpers import Daemon, eventually, write_config
+from daemon_helpers import Daemon, eventually
 
 from anti_relous.config import DEFAULT_REPLY
 from anti_relous.modem import pdu
-from anti_relous.modem.simulator import ModemSimulator
 
 pytestmark = pytest.mark.slow
 
@@ -54,28 +53,6 @@ FORGED_SENDER = "A\r\nERROR x"
 LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR) [\w.]+: ")
 
 
-@pytest.fixture
-def sim(tmp_path):
-    with ModemSimulator(link=tmp_path / "modem") as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def start_daemon(tmp_path):
-    started = []
-
-    def start(sim: ModemSimulator, **sections: str) -> Daemon:
-        config = write_config(tmp_path, sim, **sections)
-        daemon = Daemon(config, tmp_path / "line.db").start()
-        started.append(daemon)
-        return daemon.wait_ready()
-
-    yield start
-    for daemon in started:
-        if daemon.process.poll() is None:
-            daemon.kill()
-
-
 def export(daemon: Daemon, *args: str) -> str:
     """`anti-relous export ...` as an operator runs it; stdout without newline translation."""
     done = subprocess.run(
@@ -88,9 +65,9 @@ def export(daemon: Daemon, *args: str) -> str:
 
 
 @pytest.fixture
-def hostile_line(sim, start_daemon):
+def hostile_line(sim, run_daemon):
     """A daemon logging at DEBUG (everything it can log) that received every hostile text."""
-    daemon = start_daemon(sim, log='level = "debug"')
+    daemon = run_daemon(sim, log='level = "debug"')
     for text in HOSTILE_TEXTS:
         sim.deliver(TEXTER, text)
     sim.deliver(FORGED_SENDER, "code 1234")
@@ -135,10 +112,10 @@ def ucs2_deliver(sender: str, text: str) -> bytes:
     return raw[: -2 * len(text)] + text.encode("utf-16-be")
 
 
-def test_nul_and_u0001_are_kept_in_the_text_and_the_raw_pdu(sim, start_daemon, tmp_path):
+def test_nul_and_u0001_are_kept_in_the_text_and_the_raw_pdu(sim, run_daemon, tmp_path):
     """gammu's decoder reads UCS-2 U+0001 as "~"; pdu.py reads such texts from the PDU itself
     (see test_pdu.py). Both the text and the raw PDU come through, in both exports."""
-    daemon = start_daemon(sim)
+    daemon = run_daemon(sim)
     texts = ["je sais\x00 où tu habites", "a\x01b"]
     for text in texts:
         sim.deliver_pdu(ucs2_deliver(TEXTER, text))
@@ -167,8 +144,8 @@ SPOOFED_SENDERS = {
 }
 
 
-def test_spoofed_senders_never_get_a_reply(sim, start_daemon):
-    daemon = start_daemon(sim, line=f'own_number = "{OWN_NUMBER}"')
+def test_spoofed_senders_never_get_a_reply(sim, run_daemon):
+    daemon = run_daemon(sim, line=f'own_number = "{OWN_NUMBER}"')
     for sender in SPOOFED_SENDERS.values():
         sim.deliver(sender, "réponds-moi, c'est urgent")
     sim.deliver(TEXTER, "salut")
