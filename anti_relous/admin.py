@@ -18,6 +18,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from anti_relous.coding import text_info
 from anti_relous.config import Config, QuotaConfig, parse_duration
 from anti_relous.errors import AntiRelousError
 from anti_relous.store import Caps, Store
@@ -243,8 +244,6 @@ class ReplyInfo:
 
 def reply_info(text: str) -> ReplyInfo:
     """Encoding and part count of ``text`` as the line would send it."""
-    from anti_relous.modem.pdu import text_info  # python-gammu: only when asked
-
     info = text_info(text)
     return ReplyInfo(info.coding, info.characters, info.parts, info.describe())
 

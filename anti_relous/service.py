@@ -16,11 +16,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from anti_relous import policy
+from anti_relous.coding import text_info
 from anti_relous.config import Config
 from anti_relous.link import ModemLink
 from anti_relous.modem import Health, MessageStatus, Modem, StoredMessage
 from anti_relous.modem.errors import AtError, CmsError, ModemError, PduError, SendFailed
-from anti_relous.modem.pdu import decode_stored, text_info
+from anti_relous.modem.pdu import decode_stored
 from anti_relous.numbers import mask
 from anti_relous.policy import Decision, Reason, Rules
 from anti_relous.sms import InboundSms, PartKind, ReceivedPart

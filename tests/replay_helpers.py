@@ -27,9 +27,10 @@ from typing import Any
 
 from daemon_helpers import Daemon, write_config
 
+from anti_relous.coding import fits_gsm7
 from anti_relous.config import Config, QuotaConfig, load_config
 from anti_relous.modem import MessageStatus
-from anti_relous.modem.pdu import encode_deliver, fits_gsm7
+from anti_relous.modem.pdu import encode_deliver
 from anti_relous.modem.simulator import ModemSimulator, SentPart
 
 SIM_SLOTS = 30

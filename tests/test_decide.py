@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from store_helpers import part
 
+from anti_relous.coding import text_info
 from anti_relous.config import parse_config
-from anti_relous.modem.pdu import text_info
 from anti_relous.numbers import classify
 from anti_relous.policy import Reason, Rules
 from anti_relous.service import Texts, decide_pending

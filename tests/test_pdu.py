@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from anti_relous.coding import text_info
 from anti_relous.modem import pdu
 from anti_relous.modem.errors import PduError
 from anti_relous.sms import Concat, PartKind
@@ -62,18 +63,6 @@ def test_text_outside_gsm7_goes_out_as_ucs2_intact(text):
 def test_gsm7_text_stays_gsm7(text):
     (decoded,) = _round_trip_submit(text)
     assert (decoded.text, decoded.coding) == (text, "gsm7")
-
-
-def test_gsm7_fits_160_characters_and_ucs2_70():
-    assert pdu.text_info("a" * 160).parts == 1
-    assert pdu.text_info("a" * 161).parts == 2
-    assert pdu.text_info("ç" * 70).parts == 1
-    assert pdu.text_info("ç" * 71).parts == 2
-
-
-def test_text_info_counts_extension_characters_twice():
-    assert pdu.text_info("€" * 80).parts == 1
-    assert pdu.text_info("€" * 81).parts == 2
 
 
 def test_long_reply_is_linked_parts_with_our_reference_and_right_lengths():
@@ -187,7 +176,7 @@ def test_any_text_survives_encode_then_decode(text):
     decoded = [pdu.decode_submit(bytes.fromhex(p.hex)) for p in pdus]
     assert "".join(d.text for d in decoded) == text
     assert {d.number for d in decoded} == {"+33612345678"}
-    assert len(decoded) == pdu.text_info(text).parts
+    assert len(decoded) == text_info(text).parts
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

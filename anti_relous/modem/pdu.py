@@ -26,16 +26,9 @@ from typing import Any
 
 import gammu
 
+from anti_relous.coding import GSM7_EXTENSION, fits_gsm7
 from anti_relous.modem.errors import PduError
 from anti_relous.sms import Concat, DecodedPart, PartKind, ReceivedPart
-
-# 3GPP TS 23.038 6.2.1: the GSM 7-bit default alphabet (ESC, 0x1B, is left out: it is not text).
-GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-# 3GPP TS 23.038 6.2.1.1: the extension table; each costs two septets (ESC + code).
-GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
 
 # TS 23.040 9.2.3.16: user data of one SMS is at most 140 octets (160 septets).
 MAX_USER_DATA_OCTETS = 140
@@ -55,31 +48,6 @@ _CODING_NAMES = {
     "8bit": "8bit",
 }
 _CONCAT_UDH = {"ConcatenatedMessages": 8, "ConcatenatedMessages16bit": 16}
-
-
-def fits_gsm7(text: str) -> bool:
-    """True when every character of ``text`` exists in the GSM-7 basic or extension table."""
-    return all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text)
-
-
-def septet_count(text: str) -> int:
-    """Septets ``text`` takes in GSM-7: one per character, two per extension-table character."""
-    return sum(2 if c in GSM7_EXTENSION else 1 for c in text)
-
-
-@dataclass(frozen=True)
-class TextInfo:
-    """How a text travels: its coding and how many SMS parts it costs."""
-
-    coding: str
-    parts: int
-    characters: int
-
-    def describe(self) -> str:
-        """Human summary such as ``"GSM-7, 274 characters, 2 SMS parts"``."""
-        name = {"gsm7": "GSM-7", "ucs2": "UCS-2"}[self.coding]
-        plural = "s" if self.parts > 1 else ""
-        return f"{name}, {self.characters} characters, {self.parts} SMS part{plural}"
 
 
 @dataclass(frozen=True)
@@ -102,13 +70,6 @@ class DecodedSubmit:
     concat: Concat | None
     #: TP-VP as gammu names it ("Max", "3D", "NA"...).
     validity: str
-
-
-def text_info(text: str) -> TextInfo:
-    """Coding and part count of ``text`` as ``encode_submit`` would send it."""
-    messages = _encode(text, reference=0)
-    coding = "gsm7" if fits_gsm7(text) else "ucs2"
-    return TextInfo(coding=coding, parts=len(messages), characters=len(text))
 
 
 def encode_submit(number: str, text: str, *, reference: int = 0) -> list[SubmitPdu]:

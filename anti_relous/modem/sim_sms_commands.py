@@ -11,9 +11,10 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from anti_relous.coding import fits_gsm7
 from anti_relous.modem import MessageStatus
 from anti_relous.modem.errors import PduError
-from anti_relous.modem.pdu import decode_deliver, decode_submit, fits_gsm7
+from anti_relous.modem.pdu import decode_deliver, decode_submit
 from anti_relous.modem.sim_card import DELETE_FLAG_STATUSES
 from anti_relous.modem.sim_commands import QUOTED, Handler, Prompt, Refused, int_arg
 from anti_relous.sms import Concat
