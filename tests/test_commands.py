@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from anti_relous.modem import MessageStatus, commands, pdu
-from anti_relous.modem.at import Final, Response, ResultKind
+from anti_relous.modem.at import AtParser, Final, Response, ResultKind
 from anti_relous.modem.errors import (
     AtError,
     CmeError,
@@ -303,3 +303,39 @@ def test_unknown_verbose_error_keeps_the_modem_words():
 def test_pin_never_appears_in_an_error_message():
     error = commands.error_for(commands.enter_pin("4321"), Final(ResultKind.CME_ERROR, 16, "x"))
     assert "4321" not in str(error)
+
+
+def _listing_from_bytes(stream: bytes) -> list[Response]:
+    """What the parser makes of an AT+CMGL=4 answer, as at_modem hands it to the command parser."""
+    parser = AtParser()
+    parser.begin("AT+CMGL=4", ("+CMGL",))
+    return [event for event in parser.feed(stream) if isinstance(event, Response)]
+
+
+@pytest.mark.parametrize("noise_first", [True, False], ids=["noise-before-pdu", "noise-after-pdu"])
+def test_a_hex_looking_noise_line_is_not_taken_for_the_pdu(noise_first):
+    """Noise of hex digits must not stand for the PDU: the slot would be quarantined and lost."""
+    noise = b"0A1B2C3D"
+    pdu_lines = [noise, DELIVER_HEX.encode()] if noise_first else [DELIVER_HEX.encode(), noise]
+    stream = b"\r\n".join([b"+CMGL: 3,0,,36", *pdu_lines, b"+CMGL: 4,1,,36", DELIVER_HEX.encode()])
+    listing = _listing_from_bytes(stream + b"\r\n\r\nOK\r\n")
+    messages = commands.parse_stored_list(listing, "SM")
+    assert [(m.index, m.pdu) for m in messages] == [
+        (3, bytes.fromhex(DELIVER_HEX)),
+        (4, bytes.fromhex(DELIVER_HEX)),
+    ]
+
+
+def test_a_read_slot_keeps_its_pdu_past_a_hex_noise_line():
+    parser = AtParser()
+    parser.begin("AT+CMGR=3", ("+CMGR",))
+    stream = f"+CMGR: 0,,36\r\nABCD\r\n{DELIVER_HEX}\r\n\r\nOK\r\n".encode()
+    answer = [event for event in parser.feed(stream) if isinstance(event, Response)]
+    message = commands.parse_read(answer, "SM", 3)
+    assert message is not None and message.pdu == bytes.fromhex(DELIVER_HEX)
+
+
+def test_a_pdu_whose_size_disagrees_with_its_header_is_kept_when_nothing_fits_better():
+    """Firmwares that misreport <length> still get their PDU read (and decoded, or quarantined)."""
+    (message,) = commands.parse_stored_list([Response("+CMGL: 2,1,,99", DELIVER_HEX)], "SM")
+    assert message.pdu == bytes.fromhex(DELIVER_HEX)

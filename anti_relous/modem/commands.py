@@ -42,6 +42,7 @@ class Command:
 
 
 _SECRET = re.compile(r'(AT\+CPIN=)"[^"]*"')
+_HEX_PDU = re.compile(r"(?:[0-9A-Fa-f]{2})+")
 
 AT = Command("AT")
 RESET = Command("ATZ")
@@ -187,22 +188,51 @@ class StorageUse:
 def parse_stored_list(lines: Sequence[Response], storage: str) -> list[StoredMessage]:
     """AT+CMGL in PDU mode: ``+CMGL: <index>,<stat>,[<alpha>],<length>`` then the PDU."""
     return [
-        _stored_message("AT+CMGL", line, storage, index_field=True)
-        for line in lines
+        _stored_message("AT+CMGL", _with_right_pdu(lines, position), storage, index_field=True)
+        for position, line in enumerate(lines)
         if _name(line.text) == "+CMGL"
     ]
 
 
 def parse_read(lines: Sequence[Response], storage: str, index: int) -> StoredMessage | None:
     """AT+CMGR in PDU mode: ``+CMGR: <stat>,[<alpha>],<length>`` then the PDU; None if empty."""
-    for line in lines:
+    for position, line in enumerate(lines):
         if _name(line.text) == "+CMGR":
             fields = _fields("AT+CMGR", line.text)
             if line.pdu is None and fields[-1:] == ["0"]:
                 return None  # Some firmwares answer an empty slot with "+CMGR: 0,,0".
-            message = _stored_message("AT+CMGR", line, storage, index_field=False)
+            header = _with_right_pdu(lines, position)
+            message = _stored_message("AT+CMGR", header, storage, index_field=False)
             return StoredMessage(storage, index, message.status, message.pdu)
     return None
+
+
+def _with_right_pdu(lines: Sequence[Response], position: int) -> Response:
+    """The header at ``position`` with its PDU, when line noise made a second candidate.
+
+    The parser takes the first hex line after a header as its PDU. Noise that happens to be
+    all hex digits, on a line of its own, would then stand for the PDU and the real one follow
+    as a stray line: quarantining the noise and deleting the slot would lose the SMS. Of the two
+    candidates, keep the one whose size is what the header's <length> says (TPDU octets, after
+    the SMSC field, TS 27.005 3.4.2); with no stray hex line, the header is left as it came.
+    """
+    header = lines[position]
+    following = lines[position + 1] if position + 1 < len(lines) else None
+    if header.pdu is None or following is None or following.pdu is not None:
+        return header
+    if not _HEX_PDU.fullmatch(following.text) or _pdu_fits(header.pdu, header.text):
+        return header
+    if _pdu_fits(following.text, header.text):
+        return Response(header.text, pdu=following.text)
+    return header
+
+
+def _pdu_fits(hex_pdu: str, header: str) -> bool:
+    length = header.rpartition(",")[2].strip()
+    if len(hex_pdu) % 2 or not length.isascii() or not length.isdigit():
+        return False
+    octets = bytes.fromhex(hex_pdu)
+    return len(octets) == 1 + octets[0] + int(length)
 
 
 def parse_message_reference(lines: Sequence[Response]) -> int:
