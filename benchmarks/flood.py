@@ -128,6 +128,7 @@ def analyse(observed: Observed) -> dict[str, Any]:
     poll_s = config.schedule.poll_interval.total_seconds()
     stats = observed.sim_stats
     line_bytes = observed.bytes_at_drain - observed.bytes_at_start
+    # Both directions count as if they shared one wire (see benchmarks/modem_throughput.py).
     bound_s = line_bytes * BITS_PER_BYTE / LINE_RATE
     allowed = round(scenario.parts / bound_s, 1) if bound_s else None
     distinct_senders = len({sms.sender for sms in scenario.messages})

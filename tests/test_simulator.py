@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import pytest
@@ -533,6 +534,35 @@ def test_throttled_input_is_processed_no_faster_than_it_arrives():
         host.close()
     assert elapsed >= 0.8 * len(burst) / (baudrate / 10)
 
+
+
+def test_a_late_simulator_thread_never_lets_the_line_exceed_its_byte_rate():
+    """Late wake-ups are made up (a UART's FIFO keeps shifting), but never beyond the rate."""
+    baudrate = 19200  # 1,920 bytes/s
+    stop = threading.Event()
+
+    def hog() -> None:  # keeps the GIL busy, so the simulator's thread often wakes late
+        while not stop.is_set():
+            sum(range(10_000))
+
+    with ModemSimulator(baudrate=baudrate, echo=False) as sim:
+        for number in range(12):
+            sim.deliver(f"+336123456{number:02d}", "x" * 120)
+        sim.wait_until(lambda s: s.stats().stored == 12, 5)
+        host = Host(sim.path, baudrate=baudrate)
+        hogger = threading.Thread(target=hog, daemon=True)
+        hogger.start()
+        try:
+            started = time.monotonic()
+            received = len(host.command("AT+CMGL=4"))
+            elapsed = time.monotonic() - started
+        finally:
+            stop.set()
+            hogger.join()
+            host.close()
+    assert received > 1500
+    # The command's own bytes went the other way; the listing alone needs this much line time.
+    assert elapsed >= 0.97 * received / (baudrate / 10)
 
 # ---- API ----------------------------------------------------------------------------------------
 

@@ -47,6 +47,9 @@ CHUNKING_MODES = (None, "bytewise", "random")
 BITS_PER_BYTE = 10
 # Throttled I/O moves this much of a second's worth of bytes at a time.
 _THROTTLE_SLICE_S = 0.005
+# A UART's transmit FIFO keeps shifting bytes out while its CPU is busy: output this thread was
+# late for, up to this long, is written at once rather than lost as line idle time.
+_MAKE_UP_S = 4 * _THROTTLE_SLICE_S
 # Unthrottled reads take what is there, up to this.
 _READ_SIZE = 65536
 # With chunking, wait at most this long for the host to read a chunk before writing the next;
@@ -112,6 +115,8 @@ class ModemSimulator:
         # (bytes, written whole) segments waiting for the host.
         self._out: deque[tuple[bytes, bool]] = deque()
         self._out_free_at = 0.0
+        # When the output queue last went from empty to non-empty.
+        self._out_since = 0.0
         self._in_pending = b""
         self._in_ready_at = 0.0
         # Chunked output: the host let a chunk sit unread past _DRAIN_WAIT_S.
@@ -329,7 +334,7 @@ class ModemSimulator:
         """Write ``data`` to the host at once, as line noise or a confused firmware would."""
         with self._lock:
             if not self._hung:
-                self._out.append((bytes(data), True))
+                self._queue_out(bytes(data), whole=True)
         self._wake()
 
     def fail_next_sends(self, count: int, code: int = 500, *, after: int = 0) -> None:
@@ -536,7 +541,12 @@ class ModemSimulator:
         if self._out and not self._out[-1][1]:
             previous, _ = self._out.pop()
             data = previous + data
-        self._out.append((data, False))
+        self._queue_out(data, whole=False)
+
+    def _queue_out(self, data: bytes, *, whole: bool) -> None:
+        if not self._out:
+            self._out_since = time.monotonic()
+        self._out.append((data, whole))
 
     def _write_output(self, master: int) -> int | None:
         """Write the next chunk; returns the slave fd to wait on when chunks must arrive apart."""
@@ -545,13 +555,16 @@ class ModemSimulator:
             return None
         data, whole = self._out.popleft()
         size = len(data)
+        # When the line could have started on these bytes had this thread woken on time.
+        start = max(self._out_free_at, self._out_since, now - _MAKE_UP_S)
         if not whole:
             if self._chunking == "bytewise":
                 size = 1
             elif self._chunking == "random":
                 size = self._random.randint(1, _RANDOM_CHUNK_MAX)
             if self._byte_rate is not None:
-                size = min(size, max(1, int(self._byte_rate * _THROTTLE_SLICE_S)))
+                budget = int(self._byte_rate * (now - start + _THROTTLE_SLICE_S))
+                size = min(size, max(1, budget))
         try:
             written = os.write(master, data[:size])
         except BlockingIOError:
@@ -563,7 +576,7 @@ class ModemSimulator:
         if written < len(data):
             self._out.appendleft((data[written:], whole))
         if self._byte_rate is not None and written:
-            self._out_free_at = max(self._out_free_at, now) + written / self._byte_rate
+            self._out_free_at = start + written / self._byte_rate
         if self._chunking is not None and written and self._out:
             return self._slave
         return None
