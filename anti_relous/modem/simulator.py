@@ -538,14 +538,14 @@ class ModemSimulator:
         firmware_out.clear()
         if self._hung or self._master is None:
             return
-        if self._out and not self._out[-1][1]:
-            previous, _ = self._out.pop()
-            data = previous + data
         self._queue_out(data, whole=False)
 
     def _queue_out(self, data: bytes, *, whole: bool) -> None:
         if not self._out:
             self._out_since = time.monotonic()
+        elif not whole and not self._out[-1][1]:
+            previous, _ = self._out.pop()
+            data = previous + data
         self._out.append((data, whole))
 
     def _write_output(self, master: int) -> int | None:
