@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from conftest import T0, Clock
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from store_helpers import part
 
@@ -164,6 +164,14 @@ def _windows_hold(times, window, limit):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events=EVENTS, limits=SMALL_LIMITS)
+# Found by Hypothesis: a flood that starts, stops and starts again within number_window alerts
+# the operator twice, as alerts.min_interval allows; replies_per_number is about texters.
+@example(
+    events=[("+33612345601", 0, 0 if i < 8 else 3600, i == 4) for i in range(10)],
+    limits={"replies_per_number": 1, "number_window": "24h", "max_inbound_per_number": 2,
+            "replies_per_hour": 1, "replies_per_day": 4, "replies_per_month": 6,
+            "recipients_per_month": 2, "threshold": 4},
+)  # fmt: skip
 def test_quotas_caps_and_filters_hold_for_any_sequence(events, limits):
     config = _config(limits)
     rules = Rules.from_config(config)
@@ -193,12 +201,16 @@ def _check_invariants(store, rules):
     ).fetchone() == (0,)
     sent = [(r[0], from_db(r[1]), r[2]) for r in conn.execute(
         "SELECT recipient, created_at, kind FROM outbox")]  # fmt: skip
-    by_recipient = defaultdict(list)
-    for recipient, at, _ in sent:
-        by_recipient[recipient].append(at)
-    # Per-number quota in any window, counting every SMS sent to that number.
-    for times in by_recipient.values():
+    replies_to, alerts_to = defaultdict(list), defaultdict(list)
+    for recipient, at, kind in sent:
+        if kind in ("reply", "alert"):
+            (replies_to if kind == "reply" else alerts_to)[recipient].append(at)
+    # Per-number quota in any window: the replies a number can get (config.example.toml).
+    for times in replies_to.values():
         assert _windows_hold(times, rules.number_window, rules.replies_per_number)
+    # Alerts go to the operator, at most one per alert.min_interval however often floods start.
+    for times in alerts_to.values():
+        assert _windows_hold(times, rules.alert_min_interval, 1)
     all_times = [at for _, at, _ in sent]
     assert _windows_hold(all_times, timedelta(hours=1), rules.replies_per_hour)
     assert _windows_hold(all_times, timedelta(days=1), rules.replies_per_day)
