@@ -185,7 +185,8 @@ def test_more_replies_per_number_can_be_allowed():
     assert outcome(replace(QUIET, replies_to_sender=1), rules=rules).reason is Reason.REPLIED
 
 
-@pytest.mark.parametrize(
+#: Each global cap: the usage field it reads, the rule that bounds it, the reason it gives.
+GLOBAL_CAPS = pytest.mark.parametrize(
     ("field", "cap", "reason"),
     [
         ("sent_last_hour", "replies_per_hour", Reason.HOURLY_CAP),
@@ -193,6 +194,9 @@ def test_more_replies_per_number_can_be_allowed():
         ("sent_this_month", "replies_per_month", Reason.MONTHLY_CAP),
     ],
 )
+
+
+@GLOBAL_CAPS
 def test_global_caps_stop_replies_when_reached(field, cap, reason):
     rules = replace(RULES, alert_numbers=())
     limit = getattr(rules, cap)
@@ -200,14 +204,7 @@ def test_global_caps_stop_replies_when_reached(field, cap, reason):
     assert outcome(replace(QUIET, **{field: limit}), rules=rules).reason is reason
 
 
-@pytest.mark.parametrize(
-    ("field", "cap", "reason"),
-    [
-        ("sent_last_hour", "replies_per_hour", Reason.HOURLY_CAP),
-        ("sent_last_day", "replies_per_day", Reason.DAILY_CAP),
-        ("sent_this_month", "replies_per_month", Reason.MONTHLY_CAP),
-    ],
-)
+@GLOBAL_CAPS
 def test_replies_keep_room_under_every_cap_for_the_flood_alert(field, cap, reason):
     """Bot replies before a flood trips must not use up the hour the alert needs."""
     almost = replace(QUIET, **{field: getattr(RULES, cap) - len(RULES.alert_numbers)})

@@ -535,7 +535,6 @@ def test_throttled_input_is_processed_no_faster_than_it_arrives():
     assert elapsed >= 0.8 * len(burst) / (baudrate / 10)
 
 
-
 def test_a_late_simulator_thread_never_lets_the_line_exceed_its_byte_rate():
     """Late wake-ups are made up (a UART's FIFO keeps shifting), but never beyond the rate."""
     baudrate = 19200  # 1,920 bytes/s
@@ -563,6 +562,7 @@ def test_a_late_simulator_thread_never_lets_the_line_exceed_its_byte_rate():
     assert received > 1500
     # The command's own bytes went the other way; the listing alone needs this much line time.
     assert elapsed >= 0.97 * received / (baudrate / 10)
+
 
 # ---- API ----------------------------------------------------------------------------------------
 
