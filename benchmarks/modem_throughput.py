@@ -31,7 +31,7 @@ from pathlib import Path
 from anti_relous.config import ModemConfig
 from anti_relous.modem.at_modem import AtModem
 from anti_relous.modem.errors import AtError
-from anti_relous.modem.sim_control import control
+from anti_relous.simulator.control import control
 
 RESULTS = Path(__file__).parent / "results" / "modem_throughput.json"
 LINE_RATE = 115_200
@@ -51,10 +51,13 @@ SENDERS = tuple(f"+336{n:08d}" for n in range(20_000_000, 20_000_050))
 
 def serve_simulator(baudrate: int | None, socket_path: Path) -> None:
     """Child process: a simulator with a control socket, until stdin closes."""
-    from anti_relous.modem.simulator import ModemSimulator
+    from anti_relous.simulator.control import ControlServer
+    from anti_relous.simulator.device import ModemSimulator
 
-    with ModemSimulator(slots=SIM_SLOTS, baudrate=baudrate, echo=True) as sim:
-        sim.serve_control(socket_path)
+    with (
+        ModemSimulator(slots=SIM_SLOTS, baudrate=baudrate, echo=True) as sim,
+        ControlServer(sim, socket_path),
+    ):
         print(sim.path, flush=True)
         sys.stdin.read()
 

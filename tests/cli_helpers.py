@@ -14,8 +14,8 @@ from store_helpers import part
 from anti_relous.cli import cli
 from anti_relous.config import load_config
 from anti_relous.policy import Rules
-from anti_relous.sandbox import SimulateDir, config_text
 from anti_relous.service import Texts, decide_pending
+from anti_relous.simulator.sandbox import SimulateDir, config_text
 from anti_relous.store import Store
 
 REGION = "FR"

@@ -10,8 +10,8 @@ import pytest
 from daemon_helpers import Daemon, NotifySocket, write_config
 
 from anti_relous.config import Config, load_config
-from anti_relous.modem.simulator import ModemSimulator
 from anti_relous.policy import Rules
+from anti_relous.simulator.device import ModemSimulator
 from anti_relous.store import Store
 
 T0 = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from anti_relous.modem.simulator import ModemSimulator
+from anti_relous.simulator.device import ModemSimulator
 from anti_relous.store import Store
 
 

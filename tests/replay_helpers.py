@@ -31,7 +31,7 @@ from anti_relous.coding import fits_gsm7
 from anti_relous.config import Config, QuotaConfig, load_config
 from anti_relous.modem import MessageStatus
 from anti_relous.modem.pdu import encode_deliver
-from anti_relous.modem.simulator import ModemSimulator, SentPart
+from anti_relous.simulator.device import ModemSimulator, SentPart
 
 SIM_SLOTS = 30
 ALERT_NUMBER = "+33695000001"

@@ -27,7 +27,7 @@ from anti_relous.modem.errors import (
     StorageFull,
     WrongPin,
 )
-from anti_relous.modem.simulator import ModemSimulator
+from anti_relous.simulator.device import ModemSimulator
 
 SENDER = "+33612345678"
 GSM7_EXTENSION_TEXT = "prix: 5€ [promo] {x} ~ ^ | \\ fin"

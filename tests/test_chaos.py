@@ -15,7 +15,7 @@ from replay_helpers import STRIKES, Observed, Run, audit, flood_scenario, replay
 
 from anti_relous.config import ModemConfig
 from anti_relous.modem.at_modem import AtModem
-from anti_relous.modem.simulator import ModemSimulator
+from anti_relous.simulator.device import ModemSimulator
 
 pytestmark = pytest.mark.slow
 

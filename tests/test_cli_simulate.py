@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from daemon_helpers import eventually
 
 from anti_relous.cli import cli
-from anti_relous.modem.sim_control import control
-from anti_relous.sandbox import SimulateDir
+from anti_relous.simulator.control import control
+from anti_relous.simulator.sandbox import SimulateDir
 
 
 def simulate(place, *args):

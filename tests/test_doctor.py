@@ -21,8 +21,8 @@ from anti_relous.doctor import (
     render,
     run,
 )
-from anti_relous.modem.simulator import ModemSimulator
 from anti_relous.probe import Process, find_processes, port_holders, scan_usb
+from anti_relous.simulator.device import ModemSimulator
 
 
 class FakeSysfs:

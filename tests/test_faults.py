@@ -29,8 +29,8 @@ from anti_relous.modem import MessageStatus, StoredMessage, commands, open_modem
 from anti_relous.modem.at import AtParser, Discarded, Prompt, Response
 from anti_relous.modem.at_modem import AtModem
 from anti_relous.modem.errors import CmsError, SendFailed
-from anti_relous.modem.simulator import ModemSimulator
 from anti_relous.service import MAX_SEND_ATTEMPTS, LineService
+from anti_relous.simulator.device import ModemSimulator
 from anti_relous.sms import PartKind
 from anti_relous.store import Store
 

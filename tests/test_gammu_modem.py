@@ -21,7 +21,7 @@ from anti_relous.modem.errors import (
     WrongPin,
 )
 from anti_relous.modem.gammu_modem import GammuModem, translate_error
-from anti_relous.modem.simulator import ModemSimulator
+from anti_relous.simulator.device import ModemSimulator
 
 SENDER = "+33612345678"
 NOW = dt.datetime(2026, 11, 28, 14, 0, tzinfo=dt.UTC)

@@ -8,7 +8,7 @@ from anti_relous.config import ModemConfig
 from anti_relous.link import INITIAL_BACKOFF_S, MAX_BACKOFF_S, ModemLink
 from anti_relous.modem.at_modem import AtModem
 from anti_relous.modem.errors import ModemError, PortNotFound, WrongPin
-from anti_relous.modem.simulator import ModemSimulator
+from anti_relous.simulator.device import ModemSimulator
 
 
 class Ticker:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from simulator_host import Host
 
 from anti_relous.modem import MessageStatus, pdu
-from anti_relous.modem.simulator import ModemSimulator
+from anti_relous.simulator.device import ModemSimulator
 from anti_relous.sms import Concat
 
 SENDER = "+33612345678"

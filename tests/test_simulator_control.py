@@ -10,15 +10,14 @@ import pytest
 from simulator_host import Host
 
 from anti_relous.modem import pdu
-from anti_relous.modem.sim_control import SimulatorControlError, control
-from anti_relous.modem.simulator import ModemSimulator
+from anti_relous.simulator.control import ControlServer, SimulatorControlError, control
+from anti_relous.simulator.device import ModemSimulator
 
 
 @pytest.fixture
 def served(tmp_path):
     socket_path = tmp_path / "sim.sock"
-    with ModemSimulator() as sim:
-        sim.serve_control(socket_path)
+    with ModemSimulator() as sim, ControlServer(sim, socket_path):
         yield sim, socket_path
 
 
@@ -35,7 +34,7 @@ def test_another_process_can_deliver_and_read_stats(served):
     _, socket_path = served
     script = (
         "import json, sys\n"
-        "from anti_relous.modem.sim_control import control\n"
+        "from anti_relous.simulator.control import control\n"
         "control(sys.argv[1], {'op': 'deliver', 'sender': 'SFR Info', 'text': 'x' * 200})\n"
         "print(json.dumps(control(sys.argv[1], {'op': 'stats'})['stats']))\n"
     )

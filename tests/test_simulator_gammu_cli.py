@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from conftest import require_tool
 
-from anti_relous.modem.simulator import ModemSimulator
+from anti_relous.simulator.device import ModemSimulator
 
 pytestmark = pytest.mark.slow
 

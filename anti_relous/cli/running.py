@@ -47,7 +47,7 @@ def demo(flood_size: int, bots: int, keep: bool) -> None:
     \b
       anti-relous demo
     """
-    from anti_relous import demo as scenario
+    from anti_relous.simulator import demo as scenario
 
     scenario.main(
         flood_size=flood_size, bots=bots, echo=click.echo, live=sys.stdout.isatty(), keep=keep
@@ -154,7 +154,7 @@ def simulate(ctx: click.Context, directory: Path | None) -> None:
     \b
       anti-relous simulate
     """
-    from anti_relous import sandbox as sim
+    from anti_relous.simulator import sandbox as sim
 
     ctx.obj = sim.SimulateDir(directory or sim.default_dir())
     if ctx.invoked_subcommand is None:
@@ -173,7 +173,7 @@ def simulate_text(place: Any, sender: str, text: str) -> None:
     \b
       anti-relous simulate text +33612345678 "salut"
     """
-    from anti_relous.modem.sim_control import control
+    from anti_relous.simulator.control import control
 
     answer = control(place.socket, {"op": "deliver", "sender": sender, "text": text})
     click.echo(f"Delivered from {sender} ({answer['parts']} part(s)).")
@@ -189,7 +189,7 @@ def simulate_sent(place: Any) -> None:
     \b
       anti-relous simulate sent
     """
-    from anti_relous.modem.sim_control import control
+    from anti_relous.simulator.control import control
 
     answer = control(place.socket, {"op": "sent"})
     messages = answer["messages"]

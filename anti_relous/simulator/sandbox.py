@@ -29,7 +29,7 @@ class SimulateDir:
 
     @property
     def socket(self) -> Path:
-        """The simulator's control socket (see modem/sim_control.py)."""
+        """The simulator's control socket (see simulator/control.py)."""
         return self.root / "control.sock"
 
     @property
@@ -83,15 +83,17 @@ def serve(place: SimulateDir, echo: Callable[[str], None]) -> None:
     The signals are blocked before the simulator's threads start and awaited with sigwait():
     no handler runs, and the main thread alone decides to stop.
     """
-    from anti_relous.modem.simulator import ModemSimulator
+    from anti_relous.simulator.control import ControlServer
+    from anti_relous.simulator.device import ModemSimulator
 
     prepare(place)
     stop_signals = {signal.SIGINT, signal.SIGTERM}
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     simulator = ModemSimulator(link=place.link)
+    control = ControlServer(simulator, place.socket)
     try:
         simulator.start()
-        simulator.serve_control(place.socket)
+        control.start()
         echo(f"Simulated dongle on {place.link}")
         echo(f"Configuration for it: {place.config} (database {place.database})")
         echo("")
@@ -103,6 +105,7 @@ def serve(place: SimulateDir, echo: Callable[[str], None]) -> None:
         echo("Ctrl-C stops the simulator.")
         signal.sigwait(stop_signals)
     finally:
+        control.stop()
         simulator.stop()
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
     echo("Simulator stopped.")

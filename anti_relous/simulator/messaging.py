@@ -1,26 +1,29 @@
 """Message service commands of the simulated dongle (TS 27.005): storage, list, delete, send.
 
-Handlers as in ``sim_commands``. PDU mode is the real thing; text mode is close enough for a
-test modem (IRA, GSM and 8859-1 character sets are all read as Latin-1).
+Handlers as in ``equipment``, over the same ``Equipment`` state. PDU mode is the real thing;
+text mode is close enough for a test modem (IRA, GSM and 8859-1 character sets are all read as
+Latin-1).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from anti_relous.coding import fits_gsm7
 from anti_relous.modem import MessageStatus
 from anti_relous.modem.errors import PduError
 from anti_relous.modem.pdu import decode_deliver, decode_submit
-from anti_relous.modem.sim_card import DELETE_FLAG_STATUSES
-from anti_relous.modem.sim_commands import QUOTED, Handler, Prompt, Refused, int_arg
-from anti_relous.sms import Concat
-
-if TYPE_CHECKING:
-    from anti_relous.modem.sim_firmware import Firmware
+from anti_relous.simulator.card import DELETE_FLAG_STATUSES
+from anti_relous.simulator.equipment import (
+    QUOTED,
+    Equipment,
+    Handler,
+    Prompt,
+    Refused,
+    SentPart,
+    int_arg,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,22 +37,7 @@ TEXT_STATUS = {
 _LIST_ALL = 4  # AT+CMGL=4 / "ALL"
 
 
-@dataclass(frozen=True)
-class SentPart:
-    """One SMS the host asked the modem to send, as the simulator understood it."""
-
-    number: str
-    text: str
-    #: "gsm7", "ucs2" or "8bit" (decoded from the PDU); text-mode sends say "gsm7" or "ucs2".
-    coding: str
-    concat: Concat | None
-    #: The PDU as the host wrote it (with its SMSC field); "" for a text-mode send.
-    pdu_hex: str
-    #: The message reference answered in +CMGS: <mr>.
-    reference: int
-
-
-def _csca(fw: Firmware, form: str, args: str) -> list[str]:
+def _csca(fw: Equipment, form: str, args: str) -> list[str]:
     if form == "?":
         kind = 145 if fw.smsc.startswith("+") else 129
         return [f'+CSCA: "{fw.smsc}",{kind}']
@@ -61,17 +49,17 @@ def _csca(fw: Firmware, form: str, args: str) -> list[str]:
     return []
 
 
-def _csms(fw: Firmware, form: str, args: str) -> list[str]:
+def _csms(fw: Equipment, form: str, args: str) -> list[str]:
     if form == "=?":
         return ["+CSMS: (0,1)"]
     return ["+CSMS: 0,1,1,1"]
 
 
-def _csmp(fw: Firmware, form: str, args: str) -> list[str]:
+def _csmp(fw: Equipment, form: str, args: str) -> list[str]:
     return ["+CSMP: 17,167,0,0"] if form == "?" else []
 
 
-def _csdh(fw: Firmware, form: str, args: str) -> list[str]:
+def _csdh(fw: Equipment, form: str, args: str) -> list[str]:
     if form == "?":
         return [f"+CSDH: {int(fw.show_header)}"]
     if form == "=?":
@@ -80,7 +68,7 @@ def _csdh(fw: Firmware, form: str, args: str) -> list[str]:
     return []
 
 
-def _cmgf(fw: Firmware, form: str, args: str) -> list[str]:
+def _cmgf(fw: Equipment, form: str, args: str) -> list[str]:
     if form == "?":
         return [f"+CMGF: {int(fw.text_mode)}"]
     if form == "=?":
@@ -89,7 +77,7 @@ def _cmgf(fw: Firmware, form: str, args: str) -> list[str]:
     return []
 
 
-def _cpms(fw: Firmware, form: str, args: str) -> list[str]:
+def _cpms(fw: Equipment, form: str, args: str) -> list[str]:
     used, total = fw.storage.used, fw.storage.slots
     if form == "?":
         return [f'+CPMS: "SM",{used},{total},"SM",{used},{total},"SM",{used},{total}']
@@ -101,7 +89,7 @@ def _cpms(fw: Firmware, form: str, args: str) -> list[str]:
     return [f"+CPMS: {used},{total},{used},{total},{used},{total}"]
 
 
-def _cnmi(fw: Firmware, form: str, args: str) -> list[str]:
+def _cnmi(fw: Equipment, form: str, args: str) -> list[str]:
     if form == "?":
         return [f"+CNMI: {fw.cnmi_mode},{fw.cnmi_mt},0,0,0"]
     if form == "=?":
@@ -120,7 +108,7 @@ def _cnmi(fw: Firmware, form: str, args: str) -> list[str]:
     return []
 
 
-def _list_statuses(fw: Firmware, args: str) -> frozenset[MessageStatus]:
+def _list_statuses(fw: Equipment, args: str) -> frozenset[MessageStatus]:
     if fw.text_mode:
         quoted = QUOTED.findall(args)
         name = quoted[0].upper() if quoted else ("" if args.strip() else "REC UNREAD")
@@ -136,7 +124,7 @@ def _list_statuses(fw: Firmware, args: str) -> frozenset[MessageStatus]:
     return frozenset({MessageStatus(stat)})
 
 
-def _cmgl(fw: Firmware, form: str, args: str) -> list[str]:
+def _cmgl(fw: Equipment, form: str, args: str) -> list[str]:
     if form == "=?":
         if fw.text_mode:
             return ['+CMGL: ("REC UNREAD","REC READ","STO UNSENT","STO SENT","ALL")']
@@ -152,7 +140,7 @@ def _cmgl(fw: Firmware, form: str, args: str) -> list[str]:
     return lines
 
 
-def _index_arg(fw: Firmware, text: str) -> int:
+def _index_arg(fw: Equipment, text: str) -> int:
     try:
         index = int(text.strip())
     except ValueError:
@@ -162,7 +150,7 @@ def _index_arg(fw: Firmware, text: str) -> int:
     return index
 
 
-def _cmgr(fw: Firmware, form: str, args: str) -> list[str]:
+def _cmgr(fw: Equipment, form: str, args: str) -> list[str]:
     if form == "=?":
         return []
     if form != "=":
@@ -175,12 +163,12 @@ def _cmgr(fw: Firmware, form: str, args: str) -> list[str]:
     return [f"+CMGR: {int(slot.status)},,{_tpdu_length(slot.pdu)}", _pdu_line(fw, slot.pdu)]
 
 
-def _pdu_line(fw: Firmware, pdu: bytes) -> str:
+def _pdu_line(fw: Equipment, pdu: bytes) -> str:
     line = pdu.hex().upper()
     return line[:-1] if pdu in fw.garbled else line
 
 
-def _cmgd(fw: Firmware, form: str, args: str) -> list[str]:
+def _cmgd(fw: Equipment, form: str, args: str) -> list[str]:
     if form == "=?":
         used = ",".join(str(i) for i, _ in fw.storage.listing(frozenset()))
         return [f"+CMGD: ({used}),(0-4)"]
@@ -196,7 +184,7 @@ def _cmgd(fw: Firmware, form: str, args: str) -> list[str]:
     return []
 
 
-def _cmgs(fw: Firmware, form: str, args: str) -> list[str] | Prompt:
+def _cmgs(fw: Equipment, form: str, args: str) -> list[str] | Prompt:
     if form == "=?":
         return []
     if form != "=":
@@ -211,7 +199,7 @@ def _cmgs(fw: Firmware, form: str, args: str) -> list[str] | Prompt:
     return Prompt(length=length)
 
 
-def submit(fw: Firmware, prompt: Prompt) -> int:
+def submit(fw: Equipment, prompt: Prompt) -> int:
     """Ctrl-Z after the prompt: record what the host sent and return its +CMGS reference."""
     if fw.fail_sends > 0:
         fw.fail_sends -= 1
@@ -230,7 +218,7 @@ def submit(fw: Firmware, prompt: Prompt) -> int:
     return part.reference
 
 
-def _decode_submitted(fw: Firmware, data: bytes, length: int) -> SentPart:
+def _decode_submitted(fw: Equipment, data: bytes, length: int) -> SentPart:
     hex_text = data.decode("latin-1").strip()
     try:
         raw = bytes.fromhex(hex_text)
@@ -255,7 +243,7 @@ def _decode_submitted(fw: Firmware, data: bytes, length: int) -> SentPart:
     )
 
 
-def _decode_text(fw: Firmware, data: bytes) -> str:
+def _decode_text(fw: Equipment, data: bytes) -> str:
     if fw.charset == "UCS2":
         try:
             return bytes.fromhex(data.decode("latin-1").strip()).decode("utf-16-be")
@@ -265,13 +253,13 @@ def _decode_text(fw: Firmware, data: bytes) -> str:
     return data.decode("latin-1")
 
 
-def _encode_text(fw: Firmware, text: str) -> str:
+def _encode_text(fw: Equipment, text: str) -> str:
     if fw.charset == "UCS2":
         return text.encode("utf-16-be").hex().upper()
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
-def _text_entry(fw: Firmware, prefix: str, status: MessageStatus, pdu: bytes) -> list[str]:
+def _text_entry(fw: Equipment, prefix: str, status: MessageStatus, pdu: bytes) -> list[str]:
     try:
         part = decode_deliver(pdu)
     except PduError:

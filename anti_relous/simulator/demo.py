@@ -28,8 +28,8 @@ from typing import Any
 
 from anti_relous.config import format_duration, load_config
 from anti_relous.errors import AntiRelousError
-from anti_relous.modem.simulator import ModemSimulator
-from anti_relous.sandbox import SimulateDir, prepare
+from anti_relous.simulator.device import ModemSimulator
+from anti_relous.simulator.sandbox import SimulateDir, prepare
 from anti_relous.store import Store
 from anti_relous.store.reports import Summary
 

@@ -1,7 +1,8 @@
 """A control channel for a running simulator: JSON lines over an AF_UNIX socket (local only).
 
-``anti-relous simulate`` serves it; another process (``anti-relous simulate text ...``, a
-benchmark) sends one request per line and reads one answer per line::
+``anti-relous simulate`` serves it (``with ControlServer(simulator, path):``); another process
+(``anti-relous simulate text ...``, a benchmark) sends one request per line and reads one answer
+per line::
 
     {"op": "deliver", "sender": "+33612345678", "text": "salut"}  ->  {"ok": true, "parts": 1}
     {"op": "stats"}  ->  {"ok": true, "stats": {"delivered_parts": 1, ...}}
@@ -21,13 +22,15 @@ import socketserver
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from anti_relous.errors import AntiRelousError
 from anti_relous.modem.errors import PduError
 
 if TYPE_CHECKING:
-    from anti_relous.modem.simulator import ModemSimulator
+    # Only for annotations: the device never imports this module, which serves it.
+    from anti_relous.simulator.device import ModemSimulator
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,7 @@ class ControlServer:
 
     def __init__(self, simulator: ModemSimulator, socket_path: Path) -> None:
         self._simulator = simulator
-        self.socket_path = socket_path
+        self.socket_path = Path(socket_path)
         self._server: socketserver.ThreadingUnixStreamServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -81,6 +84,18 @@ class ControlServer:
             server.server_close()
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
+
+    def __enter__(self) -> ControlServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
 
     def handle(self, line: bytes) -> dict[str, Any]:
         """Answer one request line; never raises."""

@@ -2,10 +2,9 @@
 
 The host (the AT driver, the gammu CLI, a test with pyserial) opens ``path``, a stable symlink to
 the pty slave, and talks AT. One serving thread owns the pty master: it reads what the host
-wrote, feeds the firmware (``sim_firmware``), and writes the answers, paced like a serial line
-when ``baudrate`` is set. The Python API injects inbound SMS and faults from any thread.
-
-This module must not import ``at.py`` or ``commands.py`` (see ``sim_firmware``).
+wrote, feeds the firmware (``firmware``), and writes the answers, paced like a serial line
+when ``baudrate`` is set. The Python API injects inbound SMS and faults from any thread;
+``control`` serves that API to other processes.
 """
 
 from __future__ import annotations
@@ -28,15 +27,12 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 from anti_relous.modem import MessageStatus
 from anti_relous.modem.pdu import encode_deliver
-from anti_relous.modem.sim_card import PinLock, SimStats, SimStorage
-from anti_relous.modem.sim_firmware import Firmware, ModemIdentity, SentPart
-
-if TYPE_CHECKING:
-    from anti_relous.modem.sim_control import ControlServer
+from anti_relous.simulator.card import PinLock, SimStats, SimStorage
+from anti_relous.simulator.equipment import ModemIdentity, SentPart
+from anti_relous.simulator.firmware import Firmware
 
 __all__ = ["ModemIdentity", "ModemSimulator", "SentPart", "SimStats"]
 
@@ -105,7 +101,6 @@ class ModemSimulator:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
-        self._control: ControlServer | None = None
         self._stopping = False
         self._master: int | None = None
         self._slave: int | None = None
@@ -147,9 +142,6 @@ class ModemSimulator:
 
     def stop(self) -> None:
         """Stop serving and remove the pty and the symlink; safe to call twice."""
-        control, self._control = self._control, None
-        if control is not None:
-            control.stop()
         with self._lock:
             self._stopping = True
             thread = self._thread
@@ -178,15 +170,6 @@ class ModemSimulator:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
-
-    def serve_control(self, socket_path: Path) -> None:
-        """Let another process drive this simulator over an AF_UNIX socket (see sim_control)."""
-        from anti_relous.modem.sim_control import ControlServer
-
-        if self._control is not None:
-            raise RuntimeError("control channel already served")
-        self._control = ControlServer(self, Path(socket_path))
-        self._control.start()
 
     # ---- traffic from the network --------------------------------------------------------
 

@@ -12,14 +12,10 @@ from __future__ import annotations
 import logging
 import re
 
-from anti_relous.modem import sim_commands as equipment
-from anti_relous.modem import sim_sms_commands as sms
 from anti_relous.modem.errors import CME_ERRORS, CMS_ERRORS
-from anti_relous.modem.sim_card import PinLock, PinState, SimStorage
-from anti_relous.modem.sim_commands import Handler, ModemIdentity, Prompt, Refused
-from anti_relous.modem.sim_sms_commands import SentPart, submit
-
-__all__ = ["Firmware", "ModemIdentity", "SentPart"]
+from anti_relous.simulator import equipment, messaging
+from anti_relous.simulator.card import PinLock, PinState, SimStorage
+from anti_relous.simulator.equipment import Equipment, Handler, ModemIdentity, Prompt, Refused
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +26,10 @@ MAX_LINE = 2048
 # An SMS-SUBMIT is at most 176 octets with its SMSC field: 352 hex digits. Some slack.
 MAX_PROMPT_INPUT = 1024
 _BASIC = re.compile(r"(&?[A-Z])(\d*)|(S\d+)(=\d*|\?)")
-HANDLERS: dict[str, Handler] = {**equipment.EQUIPMENT_COMMANDS, **sms.SMS_COMMANDS}
+HANDLERS: dict[str, Handler] = {**equipment.EQUIPMENT_COMMANDS, **messaging.SMS_COMMANDS}
 
 
-class Firmware:
+class Firmware(Equipment):
     """A Huawei-style dongle's AT command set over a simulated SIM."""
 
     def __init__(
@@ -45,33 +41,13 @@ class Firmware:
         smsc: str = "+33609001390",
         identity: ModemIdentity | None = None,
     ) -> None:
-        self.storage = storage
-        self.pin = pin
-        self.identity = identity or ModemIdentity()
-        self.smsc = smsc
+        super().__init__(storage, pin, echo=echo, smsc=smsc, identity=identity)
         self.out = bytearray()
-        self.sent: list[SentPart] = []
         #: Put a "^RSSI:n" URC between the entries of multi-line responses.
         self.interleave_urcs = False
-        #: The next N AT+CMGS answer "+CMS ERROR: <fail_code>".
-        self.fail_sends = 0
-        self.fail_code = 500
-        #: Network registration: when False, +CREG says "searching" and sends fail (CMS 331).
-        self.registered = True
-        #: AT+CSQ <rssi> (0-31, 99 unknown).
-        self.rssi = 17
-        #: PDUs this firmware mangles whenever it shows them: their hex line loses its last
-        #: digit, as a buggy firmware's would (a fault for the AT driver's slot-by-slot reading).
-        self.garbled: set[bytes] = set()
-        self._initial_echo = echo
         self._line = bytearray()
         self._line_overflow = False
         self._prompt: Prompt | None = None
-        #: The next +CMGS: <mr> (TS 23.040 TP-MR, 0-255).
-        self.message_reference = 0
-        self.reset()
-
-    # ---- settings -------------------------------------------------------------------------
 
     def power_on(self) -> None:
         """After a replug: settings back to defaults, half-typed input gone, the SIM locked."""
@@ -80,24 +56,6 @@ class Firmware:
         self._line_overflow = False
         self._prompt = None
         self.pin.power_on()
-
-    def reset(self) -> None:
-        """Power-on / ATZ defaults: echo as configured, numeric errors off, PDU mode, no URCs."""
-        self.echo = self._initial_echo
-        self.cmee = 0
-        self.text_mode = False
-        self.charset = "IRA"
-        self.show_header = False  # AT+CSDH
-        self.cnmi_mode = 0
-        self.cnmi_mt = 0
-        #: AT+CREG=<n> / AT+CGREG=<n>: how much registration detail to report.
-        self.report_modes: dict[str, int] = {}
-        self.cops_format = 0
-
-    @property
-    def notify_new_messages(self) -> bool:
-        """AT+CNMI asked for +CMTI (mode 1-3 forwards URCs; mt 1 stores and indicates)."""
-        return self.cnmi_mode > 0 and self.cnmi_mt == 1
 
     # ---- bytes in -------------------------------------------------------------------------
 
@@ -187,7 +145,7 @@ class Firmware:
         if self.pin.state is PinState.READY:
             return
         puk = self.pin.state is PinState.SIM_PUK
-        if name in sms.NEEDS_PIN:
+        if name in messaging.NEEDS_PIN:
             raise Refused("cms", 316 if puk else 311)
         if name in equipment.NEEDS_PIN:
             raise Refused("cme", 12 if puk else 11)
@@ -246,7 +204,7 @@ class Firmware:
             self.out += b"\r\nOK\r\n"
         else:
             try:
-                reference = submit(self, prompt)
+                reference = messaging.submit(self, prompt)
             except Refused as refused:
                 self._final_error(refused)
             else:

@@ -1,8 +1,13 @@
-"""Equipment commands of the simulated dongle (V.250, TS 27.007), and what every table shares.
+"""The simulated dongle's mobile equipment: its state, and its commands (V.250, TS 27.007).
 
-A handler takes the firmware, the command's form ("" to execute, "?" to read, "=?" to test,
+``Equipment`` is what every command handler reads and changes: the settings, the identity, the
+SIM (``card``), what was sent, and the faults a test arms. The firmware (``firmware``) derives
+from it and adds the byte framing, so the handler tables (here and in ``messaging``) depend on
+the state alone, never on the interpreter that calls them.
+
+A handler takes the equipment, the command's form ("" to execute, "?" to read, "=?" to test,
 "=" to set) and its arguments; it returns the information lines of the answer, or raises
-``Refused`` for an error result. The firmware (``sim_firmware``) frames and sends them.
+``Refused`` for an error result. The firmware frames and sends them.
 """
 
 from __future__ import annotations
@@ -11,12 +16,9 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from anti_relous.modem.sim_card import PinResult, PinState
-
-if TYPE_CHECKING:
-    from anti_relous.modem.sim_firmware import Firmware
+from anti_relous.simulator.card import PinLock, PinResult, PinState, SimStorage
+from anti_relous.sms import Concat
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ class Prompt:
         self.data = bytearray()
 
 
-Handler = Callable[["Firmware", str, str], "list[str] | Prompt"]
+Handler = Callable[["Equipment", str, str], "list[str] | Prompt"]
 
 
 @dataclass(frozen=True)
@@ -58,29 +60,95 @@ class ModemIdentity:
     plmn: str = "20801"
 
 
-def _ok(fw: Firmware, form: str, args: str) -> list[str]:
+@dataclass(frozen=True)
+class SentPart:
+    """One SMS the host asked the modem to send, as the simulator understood it."""
+
+    number: str
+    text: str
+    #: "gsm7", "ucs2" or "8bit" (decoded from the PDU); text-mode sends say "gsm7" or "ucs2".
+    coding: str
+    concat: Concat | None
+    #: The PDU as the host wrote it (with its SMSC field); "" for a text-mode send.
+    pdu_hex: str
+    #: The message reference answered in +CMGS: <mr>.
+    reference: int
+
+
+class Equipment:
+    """The dongle's state behind its AT commands: settings, identity, SIM, sends, faults."""
+
+    def __init__(
+        self,
+        storage: SimStorage,
+        pin: PinLock,
+        *,
+        echo: bool = True,
+        smsc: str = "+33609001390",
+        identity: ModemIdentity | None = None,
+    ) -> None:
+        self.storage = storage
+        self.pin = pin
+        self.identity = identity or ModemIdentity()
+        self.smsc = smsc
+        self.sent: list[SentPart] = []
+        #: The next N AT+CMGS answer "+CMS ERROR: <fail_code>".
+        self.fail_sends = 0
+        self.fail_code = 500
+        #: Network registration: when False, +CREG says "searching" and sends fail (CMS 331).
+        self.registered = True
+        #: AT+CSQ <rssi> (0-31, 99 unknown).
+        self.rssi = 17
+        #: PDUs this firmware mangles whenever it shows them: their hex line loses its last
+        #: digit, as a buggy firmware's would (a fault for the AT driver's slot-by-slot reading).
+        self.garbled: set[bytes] = set()
+        #: The next +CMGS: <mr> (TS 23.040 TP-MR, 0-255).
+        self.message_reference = 0
+        self._initial_echo = echo
+        self.reset()
+
+    def reset(self) -> None:
+        """Power-on / ATZ defaults: echo as configured, numeric errors off, PDU mode, no URCs."""
+        self.echo = self._initial_echo
+        self.cmee = 0
+        self.text_mode = False
+        self.charset = "IRA"
+        self.show_header = False  # AT+CSDH
+        self.cnmi_mode = 0
+        self.cnmi_mt = 0
+        #: AT+CREG=<n> / AT+CGREG=<n>: how much registration detail to report.
+        self.report_modes: dict[str, int] = {}
+        self.cops_format = 0
+
+    @property
+    def notify_new_messages(self) -> bool:
+        """AT+CNMI asked for +CMTI (mode 1-3 forwards URCs; mt 1 stores and indicates)."""
+        return self.cnmi_mode > 0 and self.cnmi_mt == 1
+
+
+def _ok(fw: Equipment, form: str, args: str) -> list[str]:
     return []
 
 
-def _at_e(fw: Firmware, form: str, args: str) -> list[str]:
+def _at_e(fw: Equipment, form: str, args: str) -> list[str]:
     if args not in ("", "0", "1"):
         raise Refused()
     fw.echo = args == "1"
     return []
 
 
-def _at_z(fw: Firmware, form: str, args: str) -> list[str]:
+def _at_z(fw: Equipment, form: str, args: str) -> list[str]:
     fw.reset()
     return []
 
 
-def _at_v(fw: Firmware, form: str, args: str) -> list[str]:
+def _at_v(fw: Equipment, form: str, args: str) -> list[str]:
     if args not in ("", "1"):
         raise Refused()  # numeric result codes (ATV0) are not simulated
     return []
 
 
-def _at_i(fw: Firmware, form: str, args: str) -> list[str]:
+def _at_i(fw: Equipment, form: str, args: str) -> list[str]:
     ident = fw.identity
     return [
         f"Manufacturer: {ident.manufacturer}",
@@ -91,35 +159,35 @@ def _at_i(fw: Firmware, form: str, args: str) -> list[str]:
     ]
 
 
-def _at_s_register(fw: Firmware, form: str, args: str) -> list[str]:
+def _at_s_register(fw: Equipment, form: str, args: str) -> list[str]:
     return ["000"] if form == "?" else []
 
 
-def _cgmi(fw: Firmware, form: str, args: str) -> list[str]:
+def _cgmi(fw: Equipment, form: str, args: str) -> list[str]:
     return [] if form == "=?" else [fw.identity.manufacturer]
 
 
-def _cgmm(fw: Firmware, form: str, args: str) -> list[str]:
+def _cgmm(fw: Equipment, form: str, args: str) -> list[str]:
     return [] if form == "=?" else [fw.identity.model]
 
 
-def _cgmr(fw: Firmware, form: str, args: str) -> list[str]:
+def _cgmr(fw: Equipment, form: str, args: str) -> list[str]:
     return [] if form == "=?" else [fw.identity.firmware]
 
 
-def _cgsn(fw: Firmware, form: str, args: str) -> list[str]:
+def _cgsn(fw: Equipment, form: str, args: str) -> list[str]:
     return [] if form == "=?" else [fw.identity.imei]
 
 
-def _cimi(fw: Firmware, form: str, args: str) -> list[str]:
+def _cimi(fw: Equipment, form: str, args: str) -> list[str]:
     return [] if form == "=?" else [fw.identity.imsi]
 
 
-def _gcap(fw: Firmware, form: str, args: str) -> list[str]:
+def _gcap(fw: Equipment, form: str, args: str) -> list[str]:
     return ["+GCAP: +CGSM,+DS,+ES"]
 
 
-def _cmee(fw: Firmware, form: str, args: str) -> list[str]:
+def _cmee(fw: Equipment, form: str, args: str) -> list[str]:
     if form == "?":
         return [f"+CMEE: {fw.cmee}"]
     if form == "=?":
@@ -128,7 +196,7 @@ def _cmee(fw: Firmware, form: str, args: str) -> list[str]:
     return []
 
 
-def _cpin(fw: Firmware, form: str, args: str) -> list[str]:
+def _cpin(fw: Equipment, form: str, args: str) -> list[str]:
     if form == "?":
         return [f"+CPIN: {fw.pin.state}"]
     if form != "=":
@@ -145,7 +213,7 @@ def _cpin(fw: Firmware, form: str, args: str) -> list[str]:
     return []
 
 
-def _cfun(fw: Firmware, form: str, args: str) -> list[str]:
+def _cfun(fw: Equipment, form: str, args: str) -> list[str]:
     if form == "?":
         return ["+CFUN: 1"]
     if form == "=?":
@@ -153,30 +221,30 @@ def _cfun(fw: Firmware, form: str, args: str) -> list[str]:
     return []
 
 
-def _cpas(fw: Firmware, form: str, args: str) -> list[str]:
+def _cpas(fw: Equipment, form: str, args: str) -> list[str]:
     return ["+CPAS: 0"]
 
 
-def _csq(fw: Firmware, form: str, args: str) -> list[str]:
+def _csq(fw: Equipment, form: str, args: str) -> list[str]:
     if form == "=?":
         return ["+CSQ: (0-31,99),(0-7,99)"]
     return [f"+CSQ: {fw.rssi if fw.pin.state is PinState.READY else 99},99"]
 
 
-def _registration_state(fw: Firmware) -> int:
+def _registration_state(fw: Equipment) -> int:
     # TS 27.007 7.2 <stat>: 1 registered (home), 2 searching.
     return 1 if fw.registered and fw.pin.state is PinState.READY else 2
 
 
-def _creg(fw: Firmware, form: str, args: str) -> list[str]:
+def _creg(fw: Equipment, form: str, args: str) -> list[str]:
     return _registration(fw, "+CREG", form, args)
 
 
-def _cgreg(fw: Firmware, form: str, args: str) -> list[str]:
+def _cgreg(fw: Equipment, form: str, args: str) -> list[str]:
     return _registration(fw, "+CGREG", form, args)
 
 
-def _registration(fw: Firmware, name: str, form: str, args: str) -> list[str]:
+def _registration(fw: Equipment, name: str, form: str, args: str) -> list[str]:
     # +CREG (circuit switched, SMS) and +CGREG (packet switched) read alike here.
     if form == "?":
         mode = fw.report_modes.get(name, 0)
@@ -189,7 +257,7 @@ def _registration(fw: Firmware, name: str, form: str, args: str) -> list[str]:
     return []
 
 
-def _cgatt(fw: Firmware, form: str, args: str) -> list[str]:
+def _cgatt(fw: Equipment, form: str, args: str) -> list[str]:
     if form == "?":
         return [f"+CGATT: {int(_registration_state(fw) == 1)}"]
     if form == "=?":
@@ -198,7 +266,7 @@ def _cgatt(fw: Firmware, form: str, args: str) -> list[str]:
     return []
 
 
-def _cops(fw: Firmware, form: str, args: str) -> list[str]:
+def _cops(fw: Equipment, form: str, args: str) -> list[str]:
     if form == "?":
         if _registration_state(fw) != 1:
             return ["+COPS: 0"]
@@ -214,11 +282,11 @@ def _cops(fw: Firmware, form: str, args: str) -> list[str]:
     return []
 
 
-def _cnum(fw: Firmware, form: str, args: str) -> list[str]:
+def _cnum(fw: Equipment, form: str, args: str) -> list[str]:
     return []
 
 
-def _cscs(fw: Firmware, form: str, args: str) -> list[str]:
+def _cscs(fw: Equipment, form: str, args: str) -> list[str]:
     if form == "?":
         return [f'+CSCS: "{fw.charset}"']
     if form == "=?":
@@ -230,13 +298,13 @@ def _cscs(fw: Firmware, form: str, args: str) -> list[str]:
     return []
 
 
-def _curc(fw: Firmware, form: str, args: str) -> list[str]:
+def _curc(fw: Equipment, form: str, args: str) -> list[str]:
     # Huawei: turn periodic URCs off. Accepted; the interleaving fault stays under the test's
     # control (interleave_urcs) so that a driver cannot silence it.
     return ["^CURC: 0"] if form == "?" else []
 
 
-def _portsel(fw: Firmware, form: str, args: str) -> list[str]:
+def _portsel(fw: Equipment, form: str, args: str) -> list[str]:
     # Huawei: which of the stick's serial ports gets the URCs. There is one port here.
     if form == "?":
         return ["^PORTSEL: 0"]
