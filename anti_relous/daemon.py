@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from anti_relous.clock import utc_now
 from anti_relous.config import Config, ConfigError, load_config
 from anti_relous.link import ModemLink
 from anti_relous.logs import configure_logging
@@ -217,7 +218,7 @@ class Daemon:
     # --- jobs (worker thread) --------------------------------------------------------------
 
     def _schedule_jobs(self) -> None:
-        now = datetime.now(UTC)
+        now = utc_now()
         self.scheduler.add_job(self._job(self.line.start), id="start", next_run_time=now)
         intervals = self._intervals(self.config)
         for job_id, function in (
@@ -280,7 +281,7 @@ class Daemon:
         """
         if not self._poll_requested.is_set():
             self._poll_requested.set()
-            when = datetime.now(UTC) + timedelta(seconds=delay_s)
+            when = utc_now() + timedelta(seconds=delay_s)
             self.scheduler.modify_job("poll", next_run_time=when)
 
     def _apply_config(self, new: Config, old: Config) -> None:

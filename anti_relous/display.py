@@ -12,10 +12,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from anti_relous.clock import format_age
 from anti_relous.store.reports import Activity, HourRow
 
 if TYPE_CHECKING:
-    from anti_relous.admin import LineStatus, ModemInfo, Stats
+    from anti_relous.admin.liveness import ModemInfo
+    from anti_relous.admin.status import LineStatus, Stats
 
 #: Partial blocks, in eighths of a character cell, for bars finer than one character.
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -162,8 +164,6 @@ def stdout_unicode() -> bool:
 
 def status_text(status: LineStatus, now: datetime) -> str:
     """`anti-relous status` for a person."""
-    from anti_relous.admin import format_age
-
     if status.paused:
         until = f" until {local_time(status.paused_until)}" if status.paused_until else ""
         line = f"PAUSED{until}: {status.pause_reason or 'no reason given'} (SMS still recorded)"
@@ -200,8 +200,6 @@ def _activity_text(activity: Activity) -> str:
 
 
 def _modem_text(modem: ModemInfo | None, now: datetime) -> str:
-    from anti_relous.admin import format_age
-
     if modem is None:
         return "never seen (the daemon has not published it yet)"
     seen = f"as seen {format_age(now - modem.updated_at)} ago"

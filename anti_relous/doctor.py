@@ -446,7 +446,7 @@ def check_database(
 
 def check_reply(text: str) -> Finding:
     """The reply's encoding and parts: more than two is costly for every texter."""
-    from anti_relous.admin import reply_info, reply_warning
+    from anti_relous.admin.status import reply_info, reply_warning
 
     info = reply_info(text)
     warning = reply_warning(info)
@@ -517,7 +517,7 @@ def _database_checks(path: Path) -> list[Finding]:
         st: os.stat_result | None = path.stat()
     except OSError:
         st = None
-    from anti_relous.admin import service_ids
+    from anti_relous.admin.provision import service_ids
 
     writable = os.access(path, os.R_OK | os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
     return check_database(path, writable=writable, st=st, service_gid=service_ids()[1])
@@ -538,7 +538,7 @@ def _published_daemon_pid(database: Path) -> int | None:
 
 
 def _published_modem(database: Path) -> list[Finding]:
-    from anti_relous.admin import modem_info
+    from anti_relous.admin.liveness import modem_info
     from anti_relous.modem import Health, Identity
     from anti_relous.store import Store, StoreError
 

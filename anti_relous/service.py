@@ -13,9 +13,10 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from anti_relous import policy
+from anti_relous.clock import utc_now
 from anti_relous.coding import text_info
 from anti_relous.config import Config
 from anti_relous.link import ModemLink
@@ -40,11 +41,6 @@ MAX_SEND_ATTEMPTS = 3
 SEND_RETRY_BASE = timedelta(seconds=30)
 #: Messages listed as received (the others are drafts or sent copies, never ours to touch).
 _INBOUND_STATUSES = (MessageStatus.REC_UNREAD, MessageStatus.REC_READ)
-
-
-def utc_now() -> datetime:
-    """The wall clock, as the store wants it."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from anti_relous.admin import config_text
+from anti_relous.admin.provision import config_text
 from anti_relous.config import load_config
 from anti_relous.policy import Rules
 from anti_relous.service import Texts, decide_pending
@@ -89,7 +89,7 @@ def wall_times(commands: list[list[str]], runs: int) -> list[list[float]]:
 WATCHED_IMPORTS = (
     "click",
     "anti_relous.cli",
-    "anti_relous.admin",
+    "anti_relous.admin.status",
     "anti_relous.config",
     "anti_relous.store",
     "anti_relous.policy",
@@ -135,7 +135,7 @@ def timed(*args, **kwargs):
         spent[0] += time.perf_counter() - started
 dataclasses._process_class = timed
 started = time.perf_counter()
-import anti_relous.cli, anti_relous.admin, anti_relous.display
+import anti_relous.cli, anti_relous.admin.status, anti_relous.display
 print(made[0], spent[0] * 1000, (time.perf_counter() - started) * 1000)
 """
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from anti_relous.admin import config_text, example_config
+from anti_relous.admin.provision import config_text, example_config
 from anti_relous.cli import cli
 from anti_relous.config import Config, load_config
 from anti_relous.store import Store

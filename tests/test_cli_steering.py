@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from cli_helpers import Line
 
-from anti_relous.admin import parse_moment
+from anti_relous.clock import parse_moment
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -115,11 +115,6 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
-def utc_now() -> datetime:
-    """The wall clock as the store wants it."""
-    return datetime.now(UTC)
-
-
 def echo_json(value: Any) -> None:
     """Print ``value`` as indented JSON."""
     from anti_relous.display import to_json
@@ -147,7 +142,7 @@ def moment_callback(ahead: bool) -> Any:
     def parse(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
         if value is None:
             return None
-        from anti_relous.admin import local_now, parse_moment
+        from anti_relous.clock import local_now, parse_moment
 
         try:
             return parse_moment(value, local_now(), ahead=ahead)

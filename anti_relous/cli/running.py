@@ -79,21 +79,22 @@ def init(app: App, path: Path | None, database: Path | None, force: bool) -> Non
       sudo anti-relous init
       anti-relous init --path ./line.toml --database ./line.db
     """
-    from anti_relous import admin
+    from anti_relous.admin import provision
+    from anti_relous.admin.status import reply_info, reply_warning
     from anti_relous.config import DEFAULT_CONFIG_PATH, load_config
 
     target = path or app.config_path
-    text = admin.config_text(database.absolute() if database else None)
-    group = admin.write_config(target, text, force=force)
+    text = provision.config_text(database.absolute() if database else None)
+    group = provision.write_config(target, text, force=force)
     config = load_config(target)
     owner = f", group {group}" if group else ""
     click.echo(f"Wrote {target} (mode 0640{owner}): every key is commented, edit it.")
-    created = admin.create_database(config.storage.database)
+    created = provision.create_database(config.storage.database)
     state = "Created" if created else "Kept the existing"
     click.echo(f"{state} database {config.storage.database}")
-    reply = admin.reply_info(config.line.reply)
+    reply = reply_info(config.line.reply)
     click.echo(f"Reply: {reply.description}")
-    warning = admin.reply_warning(reply)
+    warning = reply_warning(reply)
     if warning:
         click.echo(f"Warning: {warning}", err=True)
     if target == DEFAULT_CONFIG_PATH:

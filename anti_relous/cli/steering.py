@@ -17,12 +17,12 @@ from anti_relous.cli.base import (
     number_or_exit,
     pass_app,
     usage_error,
-    utc_now,
 )
+from anti_relous.clock import utc_now
 
 
 def _daemon_note(app: App) -> str:
-    from anti_relous.admin import daemon_info
+    from anti_relous.admin.liveness import daemon_info
 
     info = daemon_info(
         app.store.line.daemon_state("daemon"), utc_now(), app.config.schedule.health_interval
@@ -55,7 +55,7 @@ def pause(app: App, duration: timedelta | None, until: datetime | None, reason: 
       anti-relous pause --for 2h --reason "media coverage tonight"
       anti-relous pause --until 08:00
     """
-    from anti_relous.admin import format_age
+    from anti_relous.clock import format_age
     from anti_relous.display import local_time
 
     if duration is not None and until is not None:
@@ -151,7 +151,7 @@ def send(app: App, number: str, text: str, force: bool) -> None:
     \b
       anti-relous send 0612345678 "Test de la ligne"
     """
-    from anti_relous.admin import send_manual
+    from anti_relous.admin.send import send_manual
 
     recipient = number_or_exit(app, number)
     if not text.strip():

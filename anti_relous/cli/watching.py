@@ -17,8 +17,8 @@ from anti_relous.cli.base import (
     moment_callback,
     pass_app,
     sender_filter,
-    utc_now,
 )
+from anti_relous.clock import utc_now
 
 if TYPE_CHECKING:
     from anti_relous.store.reports import MessageRow
@@ -38,7 +38,8 @@ def status(app: App, as_json: bool) -> None:
       anti-relous status
       anti-relous status --json
     """
-    from anti_relous.admin import line_status, local_now
+    from anti_relous.admin.status import line_status
+    from anti_relous.clock import local_now
 
     report = line_status(app.store, app.config, local_now())
     if as_json:
@@ -77,9 +78,10 @@ def stats(app: App, since: datetime | None, until: datetime | None, as_json: boo
       anti-relous stats --since 24h
       anti-relous stats --since 2026-11-28 --until 2026-11-29 --json
     """
-    from anti_relous import admin, display
+    from anti_relous import display
+    from anti_relous.admin import status
 
-    report = admin.stats(app.store, app.config, utc_now(), since, until)
+    report = status.stats(app.store, app.config, utc_now(), since, until)
     if as_json:
         echo_json(display.stats_json(report))
     else:

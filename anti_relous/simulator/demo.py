@@ -22,10 +22,11 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from anti_relous.clock import utc_now
 from anti_relous.config import format_duration, load_config
 from anti_relous.errors import AntiRelousError
 from anti_relous.simulator.device import ModemSimulator
@@ -312,7 +313,7 @@ class Scenario:
     def _outcome(self, bot_numbers: list[str], started: float) -> Outcome:
         summary = self._summary()
         bots = set(bot_numbers)
-        blocked = {row.target for row in self.store.line.blocks(datetime.now(UTC)) if row.automatic}
+        blocked = {row.target for row in self.store.line.blocks(utc_now()) if row.automatic}
         bot_replies = sum(
             1 for item in self.store.outbox.items(limit=100_000) if item.recipient in bots
         )

@@ -1,0 +1,96 @@
+"""``anti-relous init``: the commented configuration (0640) and the database (0660), owned right."""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import re
+from pathlib import Path
+
+from anti_relous.admin import AdminError
+from anti_relous.store import Store
+
+#: The service account and group of systemd/sysusers.d/anti-relous.conf.
+SERVICE_USER = "anti-relous"
+SERVICE_GROUP = "anti-relous"
+#: The config holds the SIM PIN: root writes it, the service group reads it, others nothing.
+CONFIG_FILE_MODE = 0o640
+
+
+def example_config() -> str:
+    """The commented example configuration shipped with the package."""
+    from importlib import resources
+
+    return resources.files("anti_relous").joinpath("config.example.toml").read_text("utf-8")
+
+
+def config_text(database: Path | None) -> str:
+    """The example configuration, with ``[storage] database`` set to ``database`` if given."""
+    text = example_config()
+    if database is None:
+        return text
+    line = re.compile(r'^database = ".*"$', re.MULTILINE)
+    if not line.search(text):  # pragma: no cover - the example always has the line
+        raise AdminError("the example configuration lost its [storage] database line")
+    return line.sub(lambda _: f"database = {_toml_string(str(database))}", text, count=1)
+
+
+def _toml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def service_ids() -> tuple[int | None, int | None]:
+    """(uid, gid) of the anti-relous service account, None where it does not exist."""
+    try:
+        uid: int | None = pwd.getpwnam(SERVICE_USER).pw_uid
+    except KeyError:
+        uid = None
+    try:
+        gid: int | None = grp.getgrnam(SERVICE_GROUP).gr_gid
+    except KeyError:
+        gid = None
+    return uid, gid
+
+
+def write_config(path: Path, text: str, *, force: bool) -> str | None:
+    """Write ``text`` at ``path`` with mode 0640; returns the group given to it, if any.
+
+    Run as root, the file goes to group anti-relous (when it exists) so the service can read it.
+    Refuses to replace an existing file unless ``force``.
+    """
+    if path.exists() and not force:
+        raise AdminError(f"{path} already exists: keep it, or add --force to replace it")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, CONFIG_FILE_MODE)
+        try:
+            os.fchmod(fd, CONFIG_FILE_MODE)  # the umask trimmed it, or the file was older
+            group = None
+            _, gid = service_ids()
+            if os.geteuid() == 0 and gid is not None:
+                os.fchown(fd, -1, gid)
+                group = SERVICE_GROUP
+            os.write(fd, text.encode("utf-8"))
+        finally:
+            os.close(fd)
+    except PermissionError:
+        raise AdminError(
+            f"permission denied writing {path}: run as root (sudo) or choose another --path"
+        ) from None
+    except OSError as error:
+        raise AdminError(f"cannot write {path}: {error.strerror or error}") from None
+    return group
+
+
+def create_database(path: Path) -> bool:
+    """Create (0660) and migrate the database; returns False if it already existed.
+
+    Run as root, it is handed to the service account so the daemon can write it.
+    """
+    existed = path.exists()
+    Store.open(path, create=True).close()
+    uid, gid = service_ids()
+    if os.geteuid() == 0 and not existed and uid is not None:
+        os.chown(path, uid, gid if gid is not None else -1)
+    return not existed

@@ -1,0 +1,156 @@
+"""What ``anti-relous status`` and ``stats`` show: caps in use, the reply's cost, the figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from anti_relous.admin.liveness import DaemonInfo, ModemInfo, daemon_info, modem_info
+from anti_relous.clock import local_day_start
+from anti_relous.coding import text_info
+from anti_relous.config import Config, QuotaConfig
+from anti_relous.store import Caps, Store
+from anti_relous.store.reports import Activity, HourRow, Summary
+
+#: Past this many parts the reply is expensive for every answered texter (DESIGN section 6).
+MAX_COMFORTABLE_REPLY_PARTS = 2
+
+
+@dataclass(frozen=True)
+class CapUse:
+    """One global cap: SMS counted against it and its limit."""
+
+    name: str
+    used: int
+    limit: int
+    #: SMS the line may still queue under this cap.
+    remaining: int
+
+
+def cap_uses(caps: Caps, quota: QuotaConfig) -> list[CapUse]:
+    """The four global caps of ``quota`` with their current use."""
+    return [
+        CapUse(name, used, limit, max(0, limit - used))
+        for name, used, limit in (
+            ("hour", caps.last_hour, quota.replies_per_hour),
+            ("day", caps.last_day, quota.replies_per_day),
+            ("month", caps.this_month, quota.replies_per_month),
+            ("recipients", caps.recipients_this_month, quota.recipients_per_month),
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class ReplyInfo:
+    """How the configured reply travels."""
+
+    coding: str
+    characters: int
+    parts: int
+    description: str
+
+    @property
+    def expensive(self) -> bool:
+        """More parts than a texter (and the line's plan) should pay for one explanation."""
+        return self.parts > MAX_COMFORTABLE_REPLY_PARTS
+
+
+def reply_info(text: str) -> ReplyInfo:
+    """Encoding and part count of ``text`` as the line would send it."""
+    info = text_info(text)
+    return ReplyInfo(info.coding, info.characters, info.parts, info.describe())
+
+
+def reply_warning(reply: ReplyInfo) -> str | None:
+    """The advice to shorten the reply, when it costs more than two parts."""
+    if not reply.expensive:
+        return None
+    hint = " (a character outside GSM-7 made it UCS-2)" if reply.coding == "ucs2" else ""
+    return (
+        f"the reply takes {reply.parts} SMS parts{hint}: every answered texter costs "
+        f"{reply.parts} SMS; shorten [line] reply"
+    )
+
+
+@dataclass(frozen=True)
+class LineStatus:
+    """Everything ``anti-relous status`` shows."""
+
+    paused: bool
+    paused_until: datetime | None
+    pause_reason: str | None
+    flood_mode: bool
+    flood_since: datetime | None
+    daemon: DaemonInfo
+    modem: ModemInfo | None
+    today: Activity
+    this_hour: Activity
+    queue: int
+    caps: list[CapUse]
+    reply: ReplyInfo
+    reply_warning: str | None
+
+
+def line_status(store: Store, config: Config, now: datetime) -> LineStatus:
+    """Read the line's state, what the daemon published and today's counts.
+
+    ``now`` is the machine's local time: "today" and "this hour" are the operator's.
+    """
+    line = store.line.state()
+    day_start = local_day_start(now)
+    hour_start = now.replace(minute=0, second=0, microsecond=0)
+    reply = reply_info(config.line.reply)
+    paused = line.is_paused(now)
+    return LineStatus(
+        paused=paused,
+        paused_until=line.paused_until if paused else None,
+        pause_reason=line.pause_reason if paused else None,
+        flood_mode=line.in_flood,
+        flood_since=line.flood_since,
+        daemon=daemon_info(store.line.daemon_state("daemon"), now, config.schedule.health_interval),
+        modem=modem_info(store.line.daemon_state("modem")),
+        today=store.reports.activity_since(day_start),
+        this_hour=store.reports.activity_since(hour_start),
+        queue=store.outbox.queued_count(),
+        caps=cap_uses(store.decisions.caps(now), config.quota),
+        reply=reply,
+        reply_warning=reply_warning(reply),
+    )
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Everything ``anti-relous stats`` shows: the store's figures for the period, the line's
+    state now, and what a cloud line would have charged."""
+
+    since: datetime | None
+    until: datetime | None
+    figures: Summary
+    paused: bool
+    flood_mode: bool
+    cloud_price_per_sms: float
+    currency: str
+    #: What a cloud SMS service would have charged for this traffic: every inbound part and
+    #: every part sent. This line pays none of it per SMS.
+    cloud_cost_avoided: float
+    hourly: list[HourRow]
+
+
+def stats(
+    store: Store, config: Config, now: datetime, since: datetime | None, until: datetime | None
+) -> Stats:
+    """The figures of one period (None: unbounded) and its hour-by-hour traffic."""
+    figures = store.reports.summary(since, until)
+    line = store.line.state()
+    price = config.cost.cloud_price_per_sms
+    return Stats(
+        since=since,
+        until=until,
+        figures=figures,
+        paused=line.is_paused(now),
+        flood_mode=line.in_flood,
+        cloud_price_per_sms=price,
+        currency=config.cost.currency,
+        cloud_cost_avoided=round(price * (figures.inbound_parts + figures.parts_sent), 2),
+        hourly=store.reports.hourly(since, until),
+    )
