@@ -96,7 +96,7 @@ WATCHED_IMPORTS = (
     "phonenumbers",
     "anti_relous.modem.pdu",
     "gammu",
-    "anti_relous.display",
+    "anti_relous.cli.render",
 )
 
 
@@ -135,7 +135,7 @@ def timed(*args, **kwargs):
         spent[0] += time.perf_counter() - started
 dataclasses._process_class = timed
 started = time.perf_counter()
-import anti_relous.cli, anti_relous.admin.status, anti_relous.display
+import anti_relous.cli, anti_relous.admin.status, anti_relous.cli.render
 print(made[0], spent[0] * 1000, (time.perf_counter() - started) * 1000)
 """
 

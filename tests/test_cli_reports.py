@@ -212,7 +212,7 @@ def test_stats_chart_shows_inbound_against_replies_per_hour(busy_day):
 
 
 def test_stats_chart_falls_back_to_ascii():
-    from anti_relous.display import hourly_chart
+    from anti_relous.cli.render import hourly_chart
     from anti_relous.store.reports import HourRow
 
     chart = hourly_chart([HourRow(DAY, 3, 1)], unicode=False)

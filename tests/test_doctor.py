@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 from cli_helpers import Line
 
+from anti_relous.cli.render import doctor_text
 from anti_relous.config import DEFAULT_REPLY
-from anti_relous.doctor import (
+from anti_relous.doctor import run
+from anti_relous.doctor.checks import (
     Level,
     check_access,
     check_holders,
     check_modemmanager,
     check_usb,
-    render,
-    run,
 )
-from anti_relous.probe import Process, find_processes, port_holders, scan_usb
+from anti_relous.doctor.probe import Process, find_processes, port_holders, scan_usb
 from anti_relous.simulator.device import ModemSimulator
 
 
@@ -273,7 +273,7 @@ def test_world_readable_config_is_a_warning(tmp_path, sim, sysfs, proc):
 
 
 def test_database_outside_the_service_group_is_a_warning(tmp_path):
-    from anti_relous.doctor import check_database
+    from anti_relous.doctor.checks import check_database
 
     database = tmp_path / "line.db"
     database.touch()
@@ -317,9 +317,9 @@ def test_no_modem_option_leaves_the_modem_alone(tmp_path, sim, sysfs, proc):
 
 
 def test_rendering_puts_each_fix_under_its_problem():
-    from anti_relous.doctor import Finding, Report
+    from anti_relous.doctor.checks import Finding, Report
 
-    text = render(Report([Finding(Level.PROBLEM, "ports", "port gone", "plug it")]))
+    text = doctor_text(Report([Finding(Level.PROBLEM, "ports", "port gone", "plug it")]))
     assert text.splitlines()[:2] == ["[XX] ports         port gone", " " * 19 + "fix: plug it"]
     assert text.endswith("1 problem(s), 0 warning(s)")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import require_tool
 
-from anti_relous.dongles import KNOWN_DONGLES, Dongle, DongleMode, lookup
+from anti_relous.doctor.dongles import KNOWN_DONGLES, Dongle, DongleMode, lookup
 
 SYSTEMD_DIR = Path(__file__).resolve().parent.parent / "systemd"
 UNIT = SYSTEMD_DIR / "anti-relous.service"

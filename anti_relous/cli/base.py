@@ -117,7 +117,7 @@ pass_app = click.make_pass_decorator(App)
 
 def echo_json(value: Any) -> None:
     """Print ``value`` as indented JSON."""
-    from anti_relous.display import to_json
+    from anti_relous.cli.render import to_json
 
     click.echo(to_json(value))
 

@@ -178,7 +178,7 @@ def verify(app: App, as_json: bool) -> None:
     elif result.ok:
         click.echo(f"OK, {result.checked} messages; head hash {result.head_hash}")
     elif result.broken_id is not None:
-        from anti_relous.display import table
+        from anti_relous.cli.render import table
 
         row = store.reports.message(result.broken_id)
         if row is not None:

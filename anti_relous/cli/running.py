@@ -125,13 +125,14 @@ def doctor(app: App, as_json: bool, no_modem: bool) -> None:
     \b
       anti-relous doctor
     """
-    from anti_relous import doctor as checks
+    from anti_relous import doctor as diagnosis
+    from anti_relous.cli.render import doctor_json, doctor_text
 
-    report = checks.run(app.config_path, open_modem=not no_modem)
+    report = diagnosis.run(app.config_path, open_modem=not no_modem)
     if as_json:
-        echo_json(checks.as_dict(report))
+        echo_json(doctor_json(report))
     else:
-        click.echo(checks.render(report))
+        click.echo(doctor_text(report))
     if report.problems:
         raise CliError(f"{len(report.problems)} problem(s) found; fix them with the commands above")
 

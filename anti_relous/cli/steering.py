@@ -55,8 +55,8 @@ def pause(app: App, duration: timedelta | None, until: datetime | None, reason: 
       anti-relous pause --for 2h --reason "media coverage tonight"
       anti-relous pause --until 08:00
     """
+    from anti_relous.cli.render import local_time
     from anti_relous.clock import format_age
-    from anti_relous.display import local_time
 
     if duration is not None and until is not None:
         raise usage_error("give either --for or --until, not both")
@@ -105,7 +105,7 @@ def block(app: App, target: str, prefix: bool, duration: timedelta | None, reaso
       anti-relous block 0612345678 --for 30d --reason "insults"
       anti-relous block '+33899*'
     """
-    from anti_relous.display import local_time
+    from anti_relous.cli.render import local_time
 
     normalised, is_prefix = block_target(app, target, prefix)
     now = utc_now()

@@ -45,9 +45,9 @@ def status(app: App, as_json: bool) -> None:
     if as_json:
         echo_json(report)
     else:
-        from anti_relous import display
+        from anti_relous.cli import render
 
-        click.echo(display.status_text(report, local_now()))
+        click.echo(render.status_text(report, local_now()))
     if report.reply_warning and not as_json:
         click.echo(f"Warning: {report.reply_warning}", err=True)
     if not report.daemon.running:
@@ -78,14 +78,14 @@ def stats(app: App, since: datetime | None, until: datetime | None, as_json: boo
       anti-relous stats --since 24h
       anti-relous stats --since 2026-11-28 --until 2026-11-29 --json
     """
-    from anti_relous import display
     from anti_relous.admin import status
+    from anti_relous.cli import render
 
     report = status.stats(app.store, app.config, utc_now(), since, until)
     if as_json:
-        echo_json(display.stats_json(report))
+        echo_json(render.stats_json(report))
     else:
-        click.echo(display.stats_text(report, unicode=display.stdout_unicode()))
+        click.echo(render.stats_text(report, unicode=render.stdout_unicode()))
 
 
 @cli.command()
@@ -104,7 +104,7 @@ def blocks(app: App, include_expired: bool, as_json: bool) -> None:
     if as_json:
         echo_json(rows)
         return
-    from anti_relous.display import table
+    from anti_relous.cli.render import table
 
     click.echo(
         table(
@@ -146,7 +146,7 @@ def inbox(app: App, sender: str | None, last: int, reason: str | None, as_json: 
     if as_json:
         echo_json(rows)
         return
-    from anti_relous.display import table
+    from anti_relous.cli.render import table
 
     click.echo(
         table(
@@ -194,7 +194,7 @@ def outbox(app: App, state: str | None, last: int, as_json: bool) -> None:
     if as_json:
         echo_json(rows)
         return
-    from anti_relous.display import table
+    from anti_relous.cli.render import table
 
     click.echo(
         table(

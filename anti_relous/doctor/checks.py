@@ -1,36 +1,25 @@
-"""`anti-relous doctor`: find what keeps a dongle from working and the command that fixes it.
+"""The doctor's checks: findings, and the command that fixes each problem, from given facts.
 
-The checks are functions of what they are given (USB devices, ports, processes, file modes, the
-modem's answers); ``run`` gathers the real inputs at the edges (``probe`` reads /sys and /proc,
-pyserial lists ports, then the modem itself, the config and the database).
+Every check is a function of what it is given (USB devices, ports, processes, file modes, the
+modem's answers); no I/O here but naming a group. ``doctor.run`` gathers the real inputs at the
+edges.
 """
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import grp
 import os
 import stat
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from anti_relous.dongles import DongleMode, lookup
-from anti_relous.errors import AntiRelousError
-from anti_relous.probe import (
-    Process,
-    SerialPort,
-    UsbDevice,
-    find_processes,
-    list_serial_ports,
-    port_holders,
-    scan_usb,
-)
+from anti_relous.doctor.dongles import DongleMode, lookup
+from anti_relous.doctor.probe import Process, SerialPort, UsbDevice
 
 if TYPE_CHECKING:
-    from anti_relous.config import Config
     from anti_relous.modem import Health, Identity
 
 #: USB vendors of cellular modems: an unknown product of theirs is worth a look; other vendors'
@@ -234,7 +223,8 @@ def check_access(
     )
 
 
-def _group_name(gid: int) -> str:
+def group_name(gid: int) -> str:
+    """The name of group ``gid``, or its number when it has none."""
     try:
         return grp.getgrgid(gid).gr_name
     except KeyError:
@@ -410,7 +400,7 @@ def check_database(
             )
         ]
     findings = []
-    group = _group_name(st.st_gid)
+    group = group_name(st.st_gid)
     if writable:
         findings.append(Finding(Level.OK, "database", f"{path} is writable (group {group})"))
     else:
@@ -453,141 +443,3 @@ def check_reply(text: str) -> Finding:
     if warning:
         return Finding(Level.WARNING, "reply", warning, "shorten [line] reply")
     return Finding(Level.OK, "reply", f"reply: {info.description}")
-
-
-# --- gathering it all ----------------------------------------------------------------------------
-
-
-def run(
-    config_path: Path,
-    *,
-    open_modem: bool = True,
-    sysfs_root: Path = Path("/sys"),
-    proc_root: Path = Path("/proc"),
-    udev_rules_dir: Path = Path("/etc/udev/rules.d"),
-    ports: Sequence[SerialPort] | None = None,
-) -> Report:
-    """Run every check against this machine (``ports`` None: ask pyserial)."""
-    from anti_relous.config import load_config
-
-    findings = check_usb(scan_usb(sysfs_root))
-    if not any(f.topic == "usb" for f in findings):
-        findings.append(Finding(Level.INFO, "usb", "no known 3G dongle on USB (see `lsusb`)"))
-    findings += list_ports(list_serial_ports() if ports is None else ports)
-    try:
-        config = load_config(config_path)
-    except AntiRelousError as error:
-        fix = f"anti-relous init --path {config_path}" if "no configuration" in str(error) else None
-        findings.append(Finding(Level.PROBLEM, "config", str(error), fix))
-        return Report(findings)
-    findings.append(Finding(Level.OK, "config", f"{config_path} is valid"))
-    with contextlib.suppress(OSError):
-        loose = check_config_file(config_path, config_path.stat())
-        if loose:
-            findings.append(loose)
-    findings.append(check_port(config.modem.port))
-    port = Path(config.modem.port)
-    findings += _device_checks(port, proc_root, udev_rules_dir)
-    database = config.storage.database
-    findings += _database_checks(database)
-    daemon_pid = _published_daemon_pid(database)
-    if port.exists():
-        holders = port_holders(proc_root, port)
-        findings.append(check_holders(holders, config.modem.port, daemon_pid))
-        if holders:
-            findings += _published_modem(database)
-        elif open_modem:
-            findings += _ask_modem(config)
-    findings.append(check_reply(config.line.reply))
-    return Report(findings)
-
-
-def _device_checks(port: Path, proc_root: Path, udev_rules_dir: Path) -> list[Finding]:
-    findings = []
-    with contextlib.suppress(OSError):
-        gids = {os.getegid(), *os.getgroups()}
-        findings.append(check_access(port, port.stat(), os.geteuid(), gids, _group_name))
-    rule = (udev_rules_dir / UDEV_RULE).exists()
-    findings.append(check_modemmanager(find_processes(proc_root, "ModemManager"), rule))
-    return findings
-
-
-def _database_checks(path: Path) -> list[Finding]:
-    try:
-        st: os.stat_result | None = path.stat()
-    except OSError:
-        st = None
-    from anti_relous.admin.provision import service_ids
-
-    writable = os.access(path, os.R_OK | os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
-    return check_database(path, writable=writable, st=st, service_gid=service_ids()[1])
-
-
-def _published_daemon_pid(database: Path) -> int | None:
-    from anti_relous.store import Store, StoreError
-
-    try:
-        with Store.open(database, create=False) as store:
-            published = store.line.daemon_state("daemon")
-    except StoreError:
-        return None
-    if published and isinstance(published[0], dict):
-        pid = published[0].get("pid")
-        return pid if isinstance(pid, int) else None
-    return None
-
-
-def _published_modem(database: Path) -> list[Finding]:
-    from anti_relous.admin.liveness import modem_info
-    from anti_relous.modem import Health, Identity
-    from anti_relous.store import Store, StoreError
-
-    try:
-        with Store.open(database, create=False) as store:
-            info = modem_info(store.line.daemon_state("modem"))
-    except StoreError:
-        return []
-    if info is None:
-        return []
-    if info.error:
-        return [Finding(Level.PROBLEM, "modem", f"the daemon reports: {info.error}")]
-    identity = Identity(**info.identity) if info.identity else None
-    health = Health(**info.health) if info.health else None
-    return check_modem(identity, health)
-
-
-def _ask_modem(config: Config) -> list[Finding]:
-    from anti_relous.modem import open_modem as make_modem
-
-    modem = make_modem(config.modem)
-    try:
-        modem.open()
-        return check_modem(modem.identity(), modem.health())
-    except AntiRelousError as error:
-        return [Finding(Level.PROBLEM, "modem", str(error))]
-    finally:
-        modem.close()
-
-
-# --- output --------------------------------------------------------------------------------------
-
-_MARKS = {Level.OK: "ok", Level.INFO: "--", Level.WARNING: "!!", Level.PROBLEM: "XX"}
-
-
-def render(report: Report) -> str:
-    """One line per finding, its fix indented below; a summary at the end."""
-    lines = []
-    for finding in report.findings:
-        lines.append(f"[{_MARKS[finding.level]}] {finding.topic:<13} {finding.message}")
-        if finding.fix and finding.level in (Level.WARNING, Level.PROBLEM):
-            lines.append(f"{'':<19}fix: {finding.fix}")
-    problems = len(report.problems)
-    warnings = sum(f.level is Level.WARNING for f in report.findings)
-    lines.append("")
-    lines.append(f"{problems} problem(s), {warnings} warning(s)")
-    return "\n".join(lines)
-
-
-def as_dict(report: Report) -> dict[str, Any]:
-    """The report for ``--json``."""
-    return {"findings": [asdict(f) for f in report.findings], "problems": len(report.problems)}

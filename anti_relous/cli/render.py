@@ -1,4 +1,7 @@
-"""Plain-text rendering for the CLI: aligned tables, local times, JSON, the hour-by-hour chart."""
+"""Plain-text rendering for the CLI: aligned tables, local times, JSON, the hour-by-hour chart.
+
+Every command prints through here; nothing else in the package formats for a terminal.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from anti_relous.store.reports import Activity, HourRow
 if TYPE_CHECKING:
     from anti_relous.admin.liveness import ModemInfo
     from anti_relous.admin.status import LineStatus, Stats
+    from anti_relous.doctor.checks import Report
 
 #: Partial blocks, in eighths of a character cell, for bars finer than one character.
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -255,3 +259,26 @@ def stats_text(stats: Stats, *, unicode: bool = True) -> str:
     if len(stats.hourly) > CHART_MAX_HOURS:
         lines.append(f"(the last {CHART_MAX_HOURS} busy hours; narrow with --since/--until)")
     return "\n".join(lines)
+
+
+#: How `doctor` marks each level of finding.
+_DOCTOR_MARKS = {"ok": "ok", "info": "--", "warning": "!!", "problem": "XX"}
+
+
+def doctor_text(report: Report) -> str:
+    """`anti-relous doctor` for a person: one line per finding, its fix indented below."""
+    lines = []
+    for finding in report.findings:
+        lines.append(f"[{_DOCTOR_MARKS[finding.level]}] {finding.topic:<13} {finding.message}")
+        if finding.fix and finding.level in ("warning", "problem"):
+            lines.append(f"{'':<19}fix: {finding.fix}")
+    problems = len(report.problems)
+    warnings = sum(f.level == "warning" for f in report.findings)
+    lines.append("")
+    lines.append(f"{problems} problem(s), {warnings} warning(s)")
+    return "\n".join(lines)
+
+
+def doctor_json(report: Report) -> dict[str, Any]:
+    """`doctor --json`: the findings in order, and how many are problems."""
+    return {"findings": jsonable(report.findings), "problems": len(report.problems)}
