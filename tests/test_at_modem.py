@@ -187,12 +187,14 @@ def test_correct_pin_unlocks_the_sim():
 
 
 def test_pin_never_reaches_the_driver_log(caplog):
-    caplog.set_level(logging.DEBUG, logger="anti_relous.modem.at_modem")
+    caplog.set_level(logging.DEBUG, logger="anti_relous.modem")
     with ModemSimulator(pin="2468") as sim:
         driver = AtModem(config_for(sim, pin="2468"))
         driver.open()
         driver.close()
-    driver_lines = [r.getMessage() for r in caplog.records if r.name.endswith("at_modem")]
+    driver_lines = [
+        r.getMessage() for r in caplog.records if r.name.endswith(("at_modem", "at_channel"))
+    ]
     assert any("AT+CPIN=" in line for line in driver_lines)
     assert not any("2468" in line for line in driver_lines)
 
@@ -451,3 +453,13 @@ def test_close_is_idempotent(sim, modem):
     modem.close()
     with pytest.raises(PortLost):
         modem.list_stored()
+
+
+def test_with_block_releases_the_port_even_when_it_raises(sim):
+    with pytest.raises(RuntimeError), AtModem(config_for(sim)) as first:
+        assert first.identity().model == "E173"
+        raise RuntimeError("the caller failed")
+    with AtModem(config_for(sim)) as second:  # not PortBusy: the first let go of the port
+        assert second.identity().model == "E173"
+    with pytest.raises(PortLost):
+        first.list_stored()

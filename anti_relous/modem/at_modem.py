@@ -1,47 +1,29 @@
-"""The AT backend: a pyserial port, one reader thread feeding the parser, one command at a time.
+"""The AT backend: what the AT commands mean, over an ``AtChannel`` (``at_channel``).
 
-The reader thread turns bytes into events (``at.AtParser``). Events of the command in flight go
-to a queue the calling thread waits on; URCs only update state here (a new-message event, the
-storage-full flag, the last signal report) and are logged: the reader never runs business code.
-Commands are serialised by a lock, each with a timeout that raises ``CommandTimeout``; nothing is
-retried behind the caller's back, except the "AT" handshake that brings the line in step at
-open and after a timeout.
+Opening prepares the modem (echo off, numeric errors, PIN, PDU mode, storage, +CMTI); the
+Modem protocol is spelled in AT+CMGL/CMGR/CMGD/CMGS and friends (``commands`` builds and
+parses them). The channel owns the port, the reader thread and the exchange; URCs reach
+``_on_urc`` on its reader thread, which only updates state here (a new-message event, the
+storage-full flag, the last signal report).
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import logging
-import queue
 import threading
-import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import serial
+from types import TracebackType
+from typing import TYPE_CHECKING, TypeVar
 
 from anti_relous.modem import Health, Identity, MessageStatus, StoredMessage, commands
-from anti_relous.modem.at import (
-    AtParser,
-    Discarded,
-    Echo,
-    Event,
-    Final,
-    Prompt,
-    Response,
-    Urc,
-)
+from anti_relous.modem.at import Final, Response, Urc
+from anti_relous.modem.at_channel import AtChannel
 from anti_relous.modem.commands import Command
 from anti_relous.modem.errors import (
     AtError,
-    CommandTimeout,
     MalformedResponse,
     ModemError,
-    PortBusy,
     PortLost,
-    PortNotFound,
-    PortPermissionDenied,
     SendFailed,
     SimError,
     SimNotInserted,
@@ -60,27 +42,11 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: How long one read waits for a first byte; close() interrupts it sooner with cancel_read().
-READ_TIMEOUT_S = 0.2
-#: The handshake at open and after a timeout: attempts, and the wait for each answer. A modem
-#: answers AT within milliseconds; junk left in its input makes the first try fail.
-SYNC_ATTEMPTS = 3
-SYNC_TIMEOUT_S = 2.0
-#: A command whose answer grows past this many lines is not a modem talking sense.
-MAX_RESPONSE_LINES = 10_000
 #: AT+CMGR attempts on one slot before it is declared unreadable (noise rarely repeats).
 SLOT_READ_ATTEMPTS = 3
-#: How long close() waits for the reader thread.
-JOIN_TIMEOUT_S = 5.0
-# TS 27.005 3.5.1: Ctrl-Z ends the PDU typed after the prompt, ESC abandons the send.
-CTRL_Z = b"\x1a"
-ESC = b"\x1b"
 
 # URCs announcing a new message or status report (TS 27.005 3.4.1).
 _NEW_MESSAGE_URCS = frozenset({"+CMTI", "+CMT", "+CDSI", "+CDS"})
-# Vendor quirk: Wavecom Fastrack firmwares end their AT+CPIN? answer without OK; the answer
-# line is taken once the command times out.
-ANSWERS_WITHOUT_FINAL = frozenset({commands.PIN_STATE.text})
 # Storage selections tried in order (TS 27.005 3.2.2): some firmwares take fewer memories.
 _STORAGE_CHOICES = (
     commands.select_storage("SM", "SM", "SM"),
@@ -89,83 +55,62 @@ _STORAGE_CHOICES = (
 )
 
 
-class _Unechoed(CommandTimeout):
-    """The modem answered, but never echoed the command: the answer may be a late one."""
-
-
-class _PortGone:
-    """Queued to wake the waiting command when the port vanished or was closed."""
-
-
-_PORT_GONE = _PortGone()
-
-
 class AtModem:
-    """A dongle spoken to in AT commands over a serial port (``modem.backend = "at"``)."""
+    """A dongle spoken to in AT commands over a serial port (``modem.backend = "at"``).
+
+    ``with AtModem(config) as modem:`` opens it and closes it whatever happens.
+    """
 
     def __init__(self, config: ModemConfig) -> None:
         self._config = config
-        self._timeout_s = config.command_timeout.total_seconds()
-        self._serial: Any = None
-        self._reader: threading.Thread | None = None
-        # One per reader thread, so that a reader of an earlier opening can never stop or
-        # report on a later one.
-        self._stop = threading.Event()
-        # Guards the parser, the command awaited and the queue hand-off, so that an event is
-        # queued only for the command it was parsed for.
-        self._parser_lock = threading.Lock()
-        self._parser = AtParser()
-        self._awaiting: str | None = None
-        self._events: queue.SimpleQueue[Event | _PortGone] = queue.SimpleQueue()
-        self._command_lock = threading.RLock()
-        self._port_lock = threading.Lock()
-        self._lost: str | None = None
-        self._needs_sync = False
-        self._storage = commands.PREFERRED_STORAGE
         self._new_message = threading.Event()
+        self._channel = AtChannel(
+            config.port,
+            config.baudrate,
+            config.command_timeout.total_seconds(),
+            on_urc=self._on_urc,
+            on_lost=self._new_message.set,
+            error_for=self._error,
+        )
+        self._storage = commands.PREFERRED_STORAGE
         #: Set by ^SMMEMFULL or +CMS ERROR 322; cleared by a successful delete.
         self.storage_full_reported = False
         #: The last ^RSSI report (0-31), None before the first.
         self.last_rssi: int | None = None
         #: New-message URCs seen since open.
         self.new_message_urcs = 0
-        #: Bytes read from and written to the port since open, for throughput figures.
-        self.bytes_in = 0
-        self.bytes_out = 0
 
     @property
     def port(self) -> str:
         """The device path, for messages."""
         return self._config.port
 
+    @property
+    def bytes_in(self) -> int:
+        """Bytes read from the port since open, for throughput figures."""
+        return self._channel.bytes_in
+
+    @property
+    def bytes_out(self) -> int:
+        """Bytes written to the port since open."""
+        return self._channel.bytes_out
+
     # ---- lifecycle --------------------------------------------------------------------------
 
     def open(self) -> None:
         """Open the port exclusively and prepare the modem: echo off, PIN, PDU mode, storage."""
-        with self._command_lock:
-            if self._serial is not None:
-                if self._lost is None:
+        channel = self._channel
+        with channel.lock:
+            if channel.is_open:
+                if channel.vanished is None:
                     return
-                self._close_port()
-            self._serial = self._open_port()
-            self._lost = None
-            self._needs_sync = False
+                channel.close()
             self._new_message.clear()
-            self.bytes_in = self.bytes_out = 0
-            with self._parser_lock:
-                self._parser.reset()
-            self._stop = threading.Event()
-            self._reader = threading.Thread(
-                target=self._read_loop,
-                args=(self._serial, self._stop),
-                name="modem-reader",
-                daemon=True,
-            )
-            self._reader.start()
+            channel.open()
             try:
                 self._initialise()
             except BaseException:
-                self._close_port()
+                channel.close()
                 raise
 
     def close(self) -> None:
@@ -173,48 +118,21 @@ class AtModem:
 
         Does not wait for a command in flight: that command raises PortLost.
         """
-        self._close_port()
+        self._channel.close()
 
-    def _open_port(self) -> Any:
-        port = self._config.port
-        try:
-            device = serial.Serial(
-                port,
-                self._config.baudrate,
-                timeout=READ_TIMEOUT_S,
-                write_timeout=self._timeout_s,
-                exclusive=True,
-            )
-        except (serial.SerialException, OSError) as error:
-            raise _open_error(port, error) from None
-        # A stick often holds junk from before we opened it.
-        device.reset_input_buffer()
-        log.debug("opened %s at %d bit/s", port, self._config.baudrate)
-        return device
+    def __enter__(self) -> AtModem:
+        self.open()
+        return self
 
-    def _close_port(self) -> None:
-        with self._port_lock:
-            device, self._serial = self._serial, None
-        if device is None:
-            return
-        self._stop.set()
-        with self._parser_lock:
-            self._events.put(_PORT_GONE)
-        # If the port is already gone, the reader stops on its own.
-        with contextlib.suppress(serial.SerialException, OSError):
-            device.cancel_read()
-        if self._reader is not None and self._reader is not threading.current_thread():
-            self._reader.join(JOIN_TIMEOUT_S)
-        self._reader = None
-        try:
-            device.close()
-        except (serial.SerialException, OSError) as error:
-            log.debug("closing %s: %s", self._config.port, error)
-        self._lost = self._lost or "port closed"
-        log.debug("closed %s", self._config.port)
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def _initialise(self) -> None:
-        self._sync()
         self._run(commands.RESET)
         self._run(commands.ECHO_OFF)
         try:
@@ -226,35 +144,6 @@ class AtModem:
         self._select_storage()
         self._enable_new_message_indications()
         log.info("modem ready on %s", self.port)
-
-    def _sync(self) -> None:
-        """Bring commands and answers in step, telling our answer from a late one by its echo."""
-        timeout_s = min(self._timeout_s, SYNC_TIMEOUT_S)
-        failure: ModemError | None = None
-        # A process killed between AT+CMGS and its PDU leaves the modem at the "> " prompt,
-        # taking every later command as PDU text: ESC abandons that send (a modem at its
-        # command line drops the stray byte, or the first attempt below fails on it).
-        self._write(ESC)
-        for attempt in range(1, SYNC_ATTEMPTS + 1):
-            # The last attempt settles for a plain OK: a firmware that never echoes must open.
-            require_echo = attempt < SYNC_ATTEMPTS
-            try:
-                if require_echo:
-                    # Its answer may be a late one: only the echoed AT below proves the line.
-                    self._exchange(commands.ECHO_ON, timeout_s=timeout_s, ignore_errors=True)
-                self._exchange(commands.AT, timeout_s=timeout_s, require_echo=require_echo)
-                self._exchange(commands.ECHO_OFF, timeout_s=timeout_s, require_echo=require_echo)
-            except (AtError, _Unechoed) as error:
-                # Junk in the modem's input garbles a command; a modem may ignore ATE1.
-                log.debug("%s: handshake attempt %d failed: %s", self.port, attempt, error)
-                failure = error
-                continue
-            # A CommandTimeout (silence) goes up at once: a hung modem stays hung, and each
-            # try would keep the caller waiting.
-            self._needs_sync = False
-            return
-        assert failure is not None
-        raise failure
 
     def _unlock_sim(self) -> None:
         state = self._pin_state()
@@ -457,11 +346,15 @@ class AtModem:
         came = self._new_message.wait(timeout_s)
         if came:
             self._new_message.clear()
-        if self._lost is not None and self._serial is not None:
-            raise PortLost(self.port, self._lost)
+        vanished = self._channel.vanished
+        if vanished is not None:
+            raise PortLost(self.port, vanished)
         return came
 
     # ---- commands ---------------------------------------------------------------------------
+
+    def _run(self, command: Command, *, body: str | None = None) -> list[Response]:
+        return self._channel.run(command, body=body)
 
     def _optional(
         self, command: Command, parse: Callable[[Sequence[Response]], T], default: T
@@ -473,151 +366,15 @@ class AtModem:
             log.debug("%s: %s gave nothing usable: %s", self.port, command, error)
             return default
 
-    def _run(self, command: Command, *, body: str | None = None) -> list[Response]:
-        with self._command_lock:
-            if self._serial is None:
-                raise PortLost(self.port, "the port is not open")
-            if self._needs_sync:
-                self._sync()
-            return self._exchange(
-                command, body=body, final_optional=command.text in ANSWERS_WITHOUT_FINAL
-            )
-
-    def _exchange(
-        self,
-        command: Command,
-        *,
-        body: str | None = None,
-        timeout_s: float | None = None,
-        require_echo: bool = False,
-        ignore_errors: bool = False,
-        final_optional: bool = False,
-    ) -> list[Response]:
-        """Write one command and collect its answer; errors become typed exceptions.
-
-        The timeout counts from the last sign of life, so a long listing is not cut short.
-        With ``require_echo``, answers before the command's echo are late ones and ignored.
-        """
-        if self._lost is not None:
-            raise PortLost(self.port, self._lost)
-        timeout_s = self._timeout_s if timeout_s is None else timeout_s
-        with self._parser_lock:
-            while not self._events.empty():
-                log.debug("%s: dropping stale %s", self.port, _shown(self._events.get_nowait()))
-            self._parser.begin(command.text, command.prefixes, prompt=body is not None, body=body)
-            self._awaiting = command.text
-        log.debug("-> %s", command)
-        lines: list[Response] = []
-        echoed = not require_echo
-        heard_before_echo = False
-        prompted = False
-        deadline = time.monotonic() + timeout_s
-        try:
-            self._write(command.text.encode("ascii") + b"\r")
-            while True:
-                event = self._next_event(deadline)
-                if event is None:
-                    self._needs_sync = True
-                    if final_optional and lines:
-                        log.debug("%s: %s answered without a final result", self.port, command)
-                        return lines
-                    if body is not None and not prompted:
-                        self._write(ESC)
-                    if heard_before_echo:
-                        raise _Unechoed(str(command), timeout_s)
-                    raise CommandTimeout(str(command), timeout_s)
-                if isinstance(event, Echo):
-                    echoed = True
-                elif not echoed:
-                    heard_before_echo = True
-                    log.debug("%s: %s before the echo: a late answer", self.port, _shown(event))
-                elif isinstance(event, Prompt):
-                    if body is not None and not prompted:
-                        prompted = True
-                        log.debug("-> %s <Ctrl-Z>", body)
-                        self._write(body.encode("ascii") + CTRL_Z)
-                elif isinstance(event, Response):
-                    lines.append(event)
-                    if len(lines) > MAX_RESPONSE_LINES:
-                        self._needs_sync = True  # the rest of it is still coming
-                        raise MalformedResponse(str(command), event.text, "endless answer")
-                elif isinstance(event, Final):
-                    if event.ok or ignore_errors:
-                        return lines
-                    raise self._error(command, event)
-                deadline = time.monotonic() + timeout_s
-        finally:
-            with self._parser_lock:
-                self._awaiting = None
-                self._parser.end()
-
-    def _next_event(self, deadline: float) -> Event | None:
-        """The next event of the command in flight; None at the deadline."""
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return None
-        try:
-            event = self._events.get(timeout=remaining)
-        except queue.Empty:
-            return None
-        if isinstance(event, _PortGone):
-            raise PortLost(self.port, self._lost or "port closed")
-        return event
-
-    def _write(self, data: bytes) -> None:
-        device = self._serial
-        if device is None:
-            raise PortLost(self.port, "the port is not open")
-        try:
-            device.write(data)
-        except serial.SerialTimeoutException:
-            return  # the modem stopped reading; the command's timeout reports it
-        except (serial.SerialException, OSError) as error:
-            if self._serial is device:  # not closed meanwhile by close()
-                self._port_lost(str(error))
-            raise PortLost(self.port, self._lost or str(error)) from None
-        self.bytes_out += len(data)
-
     def _error(self, command: Command, final: Final) -> ModemError:
         error = commands.error_for(command, final, storage=self._storage)
         if isinstance(error, StorageFull):
             self._storage_full(f"{final.text} after {command}")
         return error
 
-    # ---- the reader thread ------------------------------------------------------------------
-
-    def _read_loop(self, device: Any, stop: threading.Event) -> None:
-        try:
-            while not stop.is_set():
-                data = device.read(device.in_waiting or 1)
-                if data and not stop.is_set():
-                    self.bytes_in += len(data)
-                    self._received(data)
-        except (serial.SerialException, OSError) as error:
-            if not stop.is_set():
-                self._port_lost(str(error))
-        except Exception:  # the thread's loop boundary: log it, and let the caller see PortLost
-            log.exception("%s: the modem reader failed", self.port)
-            if not stop.is_set():
-                self._port_lost("the reader thread failed")
-
-    def _received(self, data: bytes) -> None:
-        with self._parser_lock:
-            for event in self._parser.feed(data):
-                if isinstance(event, Urc):
-                    self._on_urc(event)
-                elif isinstance(event, Discarded):
-                    log.debug("%s: dropped %r: %s", self.port, event.data, event.reason)
-                elif self._awaiting is not None and (
-                    not isinstance(event, Final) or event.command == self._awaiting
-                ):
-                    log.debug("<- %s", _shown(event))
-                    self._events.put(event)
-                else:
-                    log.debug("%s: stray %s", self.port, _shown(event))
+    # ---- what the reader thread reports ----------------------------------------------------
 
     def _on_urc(self, urc: Urc) -> None:
-        log.debug("<- URC %s", urc.text)
         if urc.name in _NEW_MESSAGE_URCS:
             self.new_message_urcs += 1
             if urc.name == "+CMT":
@@ -641,36 +398,3 @@ class AtModem:
         if not self.storage_full_reported:
             log.debug("%s: SIM message storage full (%s)", self.port, reason)
         self.storage_full_reported = True
-
-    def _port_lost(self, detail: str) -> None:
-        with self._parser_lock:
-            if self._lost is None:
-                self._lost = detail
-                log.warning("lost the modem on %s: %s", self.port, detail)
-            self._events.put(_PORT_GONE)
-        self._new_message.set()
-
-
-def _shown(event: Event | _PortGone) -> str:
-    """An event for the DEBUG log; echoes are not repeated (one may hold the PIN)."""
-    if isinstance(event, Echo):
-        return "(echo)"
-    if isinstance(event, Response):
-        return event.text if event.pdu is None else f"{event.text} | {event.pdu}"
-    if isinstance(event, Final):
-        return event.text
-    if isinstance(event, Prompt):
-        return "> (prompt)"
-    return type(event).__name__
-
-
-def _open_error(port: str, error: BaseException) -> ModemError:
-    code = getattr(error, "errno", None)
-    text = str(error)
-    if code in (errno.ENOENT, errno.ENODEV, errno.ENXIO):
-        return PortNotFound(port)
-    if code in (errno.EACCES, errno.EPERM):
-        return PortPermissionDenied(port)
-    if code in (errno.EBUSY, errno.EAGAIN) or "exclusively lock" in text:
-        return PortBusy(port, text)
-    return ModemError(f"cannot open the modem port {port}: {text}; run `anti-relous doctor`")
