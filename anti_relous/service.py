@@ -21,7 +21,14 @@ from anti_relous.coding import text_info
 from anti_relous.config import Config
 from anti_relous.link import ModemLink
 from anti_relous.modem import Health, MessageStatus, Modem, StoredMessage
-from anti_relous.modem.errors import AtError, CmsError, ModemError, PduError, SendFailed
+from anti_relous.modem.errors import (
+    AtError,
+    CmsError,
+    ModemError,
+    SendFailed,
+    SendOutcome,
+    send_outcome,
+)
 from anti_relous.modem.pdu import decode_stored
 from anti_relous.numbers import mask
 from anti_relous.policy import Decision, Reason, Rules
@@ -348,13 +355,12 @@ class LineService:
         """At most once: retry only when no part can have left."""
         now = self._clock()
         cause = error.cause if isinstance(error, SendFailed) else error
-        parts_sent = error.parts_sent if isinstance(error, SendFailed) else None
-        nothing_left = parts_sent == 0 or (parts_sent is None and item.parts == 1)
+        outcome = send_outcome(error)
         outbox = self.store.outbox
         try:
-            if isinstance(cause, PduError):
+            if outcome is SendOutcome.UNSENDABLE:
                 outbox.mark_failed(item.id, now, str(cause))
-            elif isinstance(cause, CmsError) and nothing_left:
+            elif outcome is SendOutcome.REFUSED and isinstance(cause, CmsError):
                 if item.attempts + 1 < MAX_SEND_ATTEMPTS:
                     wait = SEND_RETRY_BASE * 2**item.attempts
                     outbox.retry_later(item.id, now, now + wait, f"+CMS ERROR {cause.code}")

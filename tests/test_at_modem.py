@@ -18,6 +18,7 @@ from anti_relous.modem.at_modem import AtModem
 from anti_relous.modem.errors import (
     CmsError,
     CommandTimeout,
+    PduError,
     PortBusy,
     PortLost,
     PortNotFound,
@@ -339,6 +340,14 @@ def test_refused_first_part_of_a_long_message_counts_its_parts(sim, modem):
     with pytest.raises(SendFailed) as refused:
         modem.send(SENDER, LONG_TEXT)
     assert refused.value.parts_sent == 0 and refused.value.parts > 1
+
+
+def test_unencodable_text_raises_send_failed_before_anything_is_written(sim, modem):
+    with pytest.raises(SendFailed) as refused:
+        modem.send(SENDER, "")
+    assert isinstance(refused.value.cause, PduError)
+    assert (refused.value.parts_sent, refused.value.parts) == (0, 0)
+    assert sim.sent == []
 
 
 def test_busy_modem_refusal_is_retryable(sim, modem):

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 import pytest
 from cli_helpers import Line
+
+from anti_relous.admin.send import queue_manual, send_queued_now
+from anti_relous.clock import utc_now
+from anti_relous.config import ModemConfig
+from anti_relous.modem.at_modem import AtModem
+from anti_relous.modem.errors import SendFailed
 
 
 @pytest.fixture
@@ -83,3 +90,23 @@ def test_send_refused_by_the_network_is_recorded_as_failed(line, sim):
     assert result.exit_code == 1
     assert "+CMS ERROR" in result.stderr or "500" in result.stderr
     assert outbox(line) == [("manual", "+33612345678", "failed")]
+
+
+def test_manual_send_whose_first_part_times_out_is_unknown_not_failed(line, sim):
+    # The part in flight may have left before the modem went silent: a failed row would invite
+    # the operator to send it again, and at most once means nobody resends it.
+    config = ModemConfig(port=str(sim.path), command_timeout=timedelta(seconds=0.5))
+    with line.store() as store, AtModem(config) as modem:
+        item_id = queue_manual(store, line.config, "+33612345678", "perdu ?", 1, utc_now())
+        sim.hang()
+        with pytest.raises(SendFailed):
+            send_queued_now(store, modem, item_id, "+33612345678", "perdu ?", utc_now)
+    assert outbox(line) == [("manual", "+33612345678", "unknown")]
+
+
+def test_manual_send_refused_after_its_first_part_left_is_unknown(line, sim):
+    sim.fail_next_sends(1, 500, after=1)
+    result = line.invoke("send", "+33612345678", "Test de la ligne, un peu long. " * 6)
+    assert result.exit_code == 1
+    assert "1 of 2 parts had left" in result.stderr
+    assert outbox(line) == [("manual", "+33612345678", "unknown")]

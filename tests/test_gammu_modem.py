@@ -17,6 +17,7 @@ from anti_relous.modem.errors import (
     PortLost,
     PortNotFound,
     PortPermissionDenied,
+    SendFailed,
     SimPinRequired,
     WrongPin,
 )
@@ -125,8 +126,17 @@ def test_dummy_send_returns_one_reference_per_part(dummy):
 
 
 def test_sending_an_empty_text_is_refused(dummy):
-    with pytest.raises(PduError):
+    with pytest.raises(SendFailed) as refused:
         dummy.send(SENDER, "")
+    assert isinstance(refused.value.cause, PduError)
+    assert refused.value.parts_sent == 0
+
+
+def test_sending_on_a_closed_modem_raises_send_failed_port_lost(dummy):
+    dummy.close()
+    with pytest.raises(SendFailed) as failed:
+        dummy.send(SENDER, "bonjour")
+    assert isinstance(failed.value.cause, PortLost) and failed.value.parts_sent == 0
 
 
 def test_dummy_without_notifications_waits_out_the_timeout(dummy):
@@ -261,8 +271,18 @@ def test_send_over_the_simulator_arrives_intact_with_its_references(sim_modem):
 def test_refused_send_raises_a_modem_error_naming_the_send(sim_modem):
     sim, modem = sim_modem
     sim.fail_next_sends(1, code=500)
-    with pytest.raises(ModemError, match="could not send the SMS"):
+    with pytest.raises(SendFailed, match="could not send the SMS") as refused:
         modem.send(SENDER, "bonjour")
+    assert (refused.value.parts_sent, refused.value.parts) == (0, 1)
+
+
+@pytest.mark.slow
+def test_send_refused_after_its_first_part_counts_the_part_that_left(sim_modem):
+    sim, modem = sim_modem
+    sim.fail_next_sends(1, code=500, after=1)
+    with pytest.raises(SendFailed) as refused:
+        modem.send(SENDER, "Réponse automatique. " * 10)
+    assert (refused.value.parts_sent, refused.value.parts) == (1, 2)
 
 
 @pytest.mark.slow

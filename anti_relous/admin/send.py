@@ -65,25 +65,24 @@ def send_queued_now(
     item_id: int,
     number: str,
     text: str,
-    parts: int,
     clock: Callable[[], datetime],
 ) -> list[int]:
     """Send the queued SMS ``item_id`` through an opened ``modem``, at most once.
 
-    Returns the message references. A modem error is recorded on the row (failed when no part
-    can have left, unknown otherwise: never resent) and raised again.
+    Returns the message references. A send failure is recorded on the row by the daemon's rule
+    (``send_outcome``: failed when no part can have left, unknown otherwise, never resent) and
+    raised again; the operator, who is there, decides whether to try again.
     """
-    from anti_relous.modem.errors import ModemError, SendFailed
+    from anti_relous.modem.errors import ModemError, SendOutcome, send_outcome
 
     store.outbox.mark_sending(item_id, clock())
     try:
         refs = modem.send(number, text, reference=item_id % 256)
     except ModemError as error:
-        parts_sent = error.parts_sent if isinstance(error, SendFailed) else None
-        if parts_sent == 0 or (parts_sent is None and parts == 1):
-            store.outbox.mark_failed(item_id, clock(), str(error))
-        else:
+        if send_outcome(error) is SendOutcome.IN_DOUBT:
             store.outbox.mark_unknown(item_id, clock(), str(error))
+        else:
+            store.outbox.mark_failed(item_id, clock(), str(error))
         raise
     store.outbox.mark_sent(item_id, clock(), refs)
     return refs
@@ -133,7 +132,7 @@ def send_manual(
         store.outbox.mark_failed(item_id, clock(), f"not sent, modem unavailable: {error}")
         raise
     try:
-        refs = send_queued_now(store, modem, item_id, number, text, info.parts, clock)
+        refs = send_queued_now(store, modem, item_id, number, text, clock)
     finally:
         modem.close()
     return ManualSend(item_id, info, refs=refs, port=modem.port)

@@ -122,7 +122,11 @@ class Modem(Protocol):
         ...
 
     def send(self, number: str, text: str, *, reference: int = 0) -> list[int]:
-        """Send ``text`` (several linked parts if long); returns one message reference per part."""
+        """Send ``text`` (several linked parts if long); returns one message reference per part.
+
+        Every failure raises ``errors.SendFailed``: its ``cause`` says why and ``parts_sent``
+        how many parts had left. ``errors.send_outcome`` reads it for at-most-once delivery.
+        """
         ...
 
     def wait_for_new_message(self, timeout_s: float) -> bool:

@@ -23,6 +23,7 @@ from anti_relous.modem.errors import (
     AtError,
     MalformedResponse,
     ModemError,
+    PduError,
     PortLost,
     SendFailed,
     SimError,
@@ -320,11 +321,13 @@ class AtModem:
     def send(self, number: str, text: str, *, reference: int = 0) -> list[int]:
         """Send ``text`` to ``number`` (one AT+CMGS per part); the message references.
 
-        A part the modem refuses (or any failure) raises SendFailed with the number of parts
-        that had left. Its ``cause`` tells whether the part in flight may have left too: a
-        CmsError means the modem refused it, a CommandTimeout or PortLost means nobody knows.
+        Every failure raises SendFailed with the number of parts that had left; its ``cause``
+        tells whether the part in flight may have left too (see ``errors.send_outcome``).
         """
-        parts = encode_submit(number, text, reference=reference)
+        try:
+            parts = encode_submit(number, text, reference=reference)
+        except PduError as error:
+            raise SendFailed(error, 0, 0) from error
         references: list[int] = []
         sent = 0
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 from anti_relous.errors import AntiRelousError
 
 # 3GPP TS 27.007 section 9.2: +CME ERROR result codes (equipment errors).
@@ -247,14 +249,44 @@ class PduError(ModemError):
 
 
 class SendFailed(ModemError):
-    """Sending a (possibly long) SMS stopped at one of its parts.
+    """Sending an SMS failed: every ``Modem.send`` failure, in every backend, is one of these.
 
-    ``parts_sent`` parts had left before ``cause`` stopped the rest: with zero, retrying is safe;
-    with more, a retry would send those parts twice, so at-most-once delivery gives up instead.
+    ``cause`` says why; ``parts_sent`` of its ``parts`` had left before it (``parts`` is 0 when
+    the text could not even be encoded). Whether the part in flight left too depends on the
+    cause: ``send_outcome`` is the one rule that reads it.
     """
 
     def __init__(self, cause: ModemError, parts_sent: int, parts: int):
         self.cause = cause
         self.parts_sent = parts_sent
         self.parts = parts
-        super().__init__(f"{cause} ({parts_sent} of {parts} parts had left)")
+        left = f" ({parts_sent} of {parts} parts had left)" if parts else ""
+        super().__init__(f"{cause}{left}")
+
+
+class SendOutcome(enum.Enum):
+    """What a failed send means for the SMS, so that replies stay at most once."""
+
+    #: The text cannot be encoded: nothing left, and trying again would fail the same way.
+    UNSENDABLE = "unsendable"
+    #: The modem refused the first part (+CMS ERROR): nothing left, trying later is safe.
+    REFUSED = "refused"
+    #: A part may have left (some had, or a timeout or a lost port hid the answer to the one in
+    #: flight): never send it again.
+    IN_DOUBT = "in doubt"
+
+
+def send_outcome(error: ModemError) -> SendOutcome:
+    """The one at-most-once rule for a failed ``Modem.send``, used by the daemon and ``send``.
+
+    An error outside the ``SendFailed`` contract says nothing of the parts that left: in doubt.
+    """
+    if isinstance(error, SendFailed):
+        cause, nothing_left = error.cause, error.parts_sent == 0
+    else:
+        cause, nothing_left = error, False
+    if isinstance(cause, PduError):
+        return SendOutcome.UNSENDABLE
+    if isinstance(cause, CmsError) and nothing_left:
+        return SendOutcome.REFUSED
+    return SendOutcome.IN_DOUBT

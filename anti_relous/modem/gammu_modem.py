@@ -44,6 +44,7 @@ from anti_relous.modem.errors import (
     PortLost,
     PortNotFound,
     PortPermissionDenied,
+    SendFailed,
     SimError,
     SimNotInserted,
     SimPinRequired,
@@ -269,21 +270,29 @@ class GammuModem:
             self.delete(index)
 
     def send(self, number: str, text: str, *, reference: int = 0) -> list[int]:
-        """Send ``text`` as linked parts if long; returns Gammu's message reference per part."""
-        machine = self._open_machine()
-        references = []
-        for message in submit_messages(number, text, reference=reference):
+        """Send ``text`` as linked parts if long; returns Gammu's message reference per part.
+
+        Every failure raises SendFailed, as in the AT backend (see ``errors.send_outcome``).
+        """
+        try:
+            machine = self._open_machine()
+            messages = submit_messages(number, text, reference=reference)
+        except ModemError as error:
+            raise SendFailed(error, 0, 0) from error
+        references: list[int] = []
+        for message in messages:
             started = time.monotonic()
             try:
                 references.append(int(machine.SendSMS(message)))
             except gammu.GSMError as error:
                 # Gammu folds most +CMS ERROR codes into ERR_UNKNOWN: the code is lost.
-                raise translate_error(
+                cause = translate_error(
                     error,
                     self._device,
                     elapsed_s=time.monotonic() - started,
                     doing=f"send the SMS to {mask(number)}",
-                ) from None
+                )
+                raise SendFailed(cause, len(references), len(messages)) from None
         log.info("gammu sent %d part(s) to %s", len(references), mask(number))
         return references
 
