@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 
@@ -95,13 +95,3 @@ class InboundSms:
     complete: bool = True
     #: True for a PDU that could not be decoded: kept as evidence, never answered.
     undecodable: bool = False
-
-
-@dataclass(frozen=True)
-class OutboundSms:
-    """A message the line sends: a reply, an alert to the operators or a manual send."""
-
-    recipient: str
-    text: str
-    kind: str = "reply"
-    message_refs: tuple[int, ...] = field(default_factory=tuple)

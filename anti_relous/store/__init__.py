@@ -1,4 +1,10 @@
-"""The only user of sqlite3: the line's durable memory, opened and migrated in one place."""
+"""The only user of sqlite3: the line's durable memory, opened and migrated in one place.
+
+``db`` opens (WAL, busy timeout) and translates errors, ``migrations`` orders the schema;
+``inbound``, ``decisions``, ``outbox``, ``line``, ``evidence`` and ``reports`` each serve one part
+of the line. Imports: ``policy`` (its value types), ``sms``, ``numbers`` and ``config``; never
+``modem``, ``service`` or the tools.
+"""
 
 from __future__ import annotations
 

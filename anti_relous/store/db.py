@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import overload
 
 from anti_relous.errors import AntiRelousError
 
@@ -76,8 +77,22 @@ def to_db(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The rowid an INSERT just gave (always set after a successful single-row INSERT)."""
+    rowid = cursor.lastrowid
+    if rowid is None:
+        raise RuntimeError("no row was inserted")
+    return rowid
+
+
+@overload
+def from_db(text: str) -> datetime: ...
+@overload
+def from_db(text: None) -> None: ...
+@overload
+def from_db(text: str | None) -> datetime | None: ...
 def from_db(text: str | None) -> datetime | None:
-    """Read back what ``to_db`` wrote."""
+    """Read back what ``to_db`` wrote (a NOT NULL column reads back as a datetime)."""
     if text is None:
         return None
     return datetime.fromisoformat(text)

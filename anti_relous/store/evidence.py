@@ -8,12 +8,14 @@ text that is still present must match its hash.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from anti_relous.store.db import Database, from_db, to_db
 
@@ -45,20 +47,18 @@ class ChainFields:
     part_hashes: tuple[str, ...]
 
 
+#: The messages columns the chain covers, in ``ChainFields`` order: written by ``append``, read back
+#: by ``verify``. (``part_hashes`` lives in inbound_parts.)
+CHAINED_COLUMNS = tuple(f.name for f in dataclasses.fields(ChainFields) if f.name != "part_hashes")
+_HASHED = (*CHAINED_COLUMNS, "part_hashes")
+
+
 def canonical(message_id: int, fields: ChainFields) -> bytes:
     """Stable bytes for hashing: sorted-key compact JSON, UTF-8."""
-    document = {
-        "id": message_id,
-        "received_at": fields.received_at,
-        "kind": fields.kind,
-        "sender_raw": fields.sender_raw,
-        "sender": fields.sender,
-        "smsc_time": fields.smsc_time,
-        "parts": fields.parts,
-        "parts_expected": fields.parts_expected,
-        "text_sha256": fields.text_sha256,
-        "part_hashes": list(fields.part_hashes),
-    }
+    document: dict[str, object] = {"id": message_id}
+    for name in _HASHED:
+        document[name] = getattr(fields, name)
+    document["part_hashes"] = list(fields.part_hashes)
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -75,20 +75,11 @@ def append(conn: sqlite3.Connection, fields: ChainFields, extra: dict[str, objec
     row = conn.execute("SELECT id, chain_hash FROM messages ORDER BY id DESC LIMIT 1").fetchone()
     prev_id, prev_hash = (row[0], row[1]) if row else (0, GENESIS_HASH)
     message_id = prev_id + 1
-    columns = {
-        "id": message_id,
-        "received_at": fields.received_at,
-        "kind": fields.kind,
-        "sender_raw": fields.sender_raw,
-        "sender": fields.sender,
-        "smsc_time": fields.smsc_time,
-        "parts": fields.parts,
-        "parts_expected": fields.parts_expected,
-        "text_sha256": fields.text_sha256,
-        "prev_hash": prev_hash,
-        "chain_hash": chain_hash(prev_hash, message_id, fields),
-        **extra,
-    }
+    columns: dict[str, object] = {"id": message_id}
+    for name in CHAINED_COLUMNS:
+        columns[name] = getattr(fields, name)
+    columns.update(prev_hash=prev_hash, chain_hash=chain_hash(prev_hash, message_id, fields))
+    columns.update(extra)
     names = ", ".join(columns)
     marks = ", ".join("?" for _ in columns)
     conn.execute(f"INSERT INTO messages ({names}) VALUES ({marks})", tuple(columns.values()))
@@ -118,24 +109,23 @@ class Evidence:
         checked = 0
         with self._db.reading() as conn:
             rows = conn.execute(
-                "SELECT id, received_at, kind, sender_raw, sender, smsc_time, parts,"
-                " parts_expected, text, text_sha256, prev_hash, chain_hash"
+                f"SELECT id, {', '.join(CHAINED_COLUMNS)}, text, prev_hash, chain_hash"
                 " FROM messages ORDER BY id"
             )
             for row in rows:
                 problem = self._check_row(conn, row, prev_hash)
                 if problem:
                     return VerifyResult(False, checked, prev_hash, row[0], problem)
-                prev_hash = row[11]
+                prev_hash = row[-1]
                 checked += 1
                 if progress and checked % 10_000 == 0:
                     progress(checked)
         return VerifyResult(True, checked, prev_hash)
 
     @staticmethod
-    def _check_row(conn: sqlite3.Connection, row: sqlite3.Row, prev_hash: str) -> str | None:
-        (message_id, received_at, kind, sender_raw, sender, smsc_time, parts, expected, text,
-         text_sha, stored_prev, stored_hash) = row  # fmt: skip
+    def _check_row(conn: sqlite3.Connection, row: tuple[Any, ...], prev_hash: str) -> str | None:
+        message_id, *chained, text, stored_prev, stored_hash = row
+        text_sha = chained[CHAINED_COLUMNS.index("text_sha256")]
         if stored_prev != prev_hash:
             return "its link to the previous message is broken (a message was removed or reordered)"
         if text is not None and text_hash(text) != text_sha:
@@ -149,9 +139,9 @@ class Evidence:
             if pdu is not None and sha256_hex(pdu) != pdu_sha:
                 return "a raw PDU does not match its recorded hash (the PDU was altered)"
         fields = ChainFields(
-            received_at, kind, sender_raw, sender, smsc_time, parts, expected, text_sha,
-            tuple(pdu_sha for _, pdu_sha in part_rows),
-        )  # fmt: skip
+            **dict(zip(CHAINED_COLUMNS, chained, strict=True)),
+            part_hashes=tuple(pdu_sha for _, pdu_sha in part_rows),
+        )
         if chain_hash(prev_hash, message_id, fields) != stored_hash:
             return "its content does not match its chain hash (sender, date or parts altered)"
         return None

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from anti_relous.numbers import classify
 from anti_relous.sms import InboundSms, NumberKind, PartKind, PhoneNumber, ReceivedPart
 from anti_relous.store import evidence
-from anti_relous.store.db import Database, from_db, to_db
+from anti_relous.store.db import Database, from_db, inserted_id, to_db
 
 
 @dataclass
@@ -113,7 +113,7 @@ class Inbound:
                     region=row[5],
                 ),
                 text=row[6] or "",
-                received_at=from_db(row[7]),  # type: ignore[arg-type]
+                received_at=from_db(row[7]),
                 parts=row[8],
                 complete=row[1] != "incomplete",
                 undecodable=row[1] == "undecodable",
@@ -171,7 +171,7 @@ class Inbound:
                 concat.sequence if concat else None,
             ),
         )
-        return int(cursor.lastrowid)  # type: ignore[arg-type]
+        return inserted_id(cursor)
 
     def _place(
         self, conn: sqlite3.Connection, part: ReceivedPart, part_id: int, default_region: str

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from anti_relous.policy import Block, LineState
-from anti_relous.store.db import Database, from_db, to_db
+from anti_relous.store.db import Database, from_db, inserted_id, to_db
 
 
 @dataclass(frozen=True)
@@ -41,15 +41,16 @@ class Event:
 _BLOCK_COLUMNS = "id, target, is_prefix, created_at, until, reason, automatic"
 
 
-def _block(row: sqlite3.Row | tuple[Any, ...]) -> BlockRow:
+def _block(row: tuple[Any, ...]) -> BlockRow:
+    block_id, target, is_prefix, created_at, until, reason, automatic = row
     return BlockRow(
-        id=row[0],
-        target=row[1],
-        is_prefix=bool(row[2]),
-        created_at=from_db(row[3]),  # type: ignore[arg-type]
-        until=from_db(row[4]),
-        reason=row[5],
-        automatic=bool(row[6]),
+        id=block_id,
+        target=target,
+        is_prefix=bool(is_prefix),
+        created_at=from_db(created_at),
+        until=from_db(until),
+        reason=reason,
+        automatic=bool(automatic),
     )
 
 
@@ -135,7 +136,7 @@ class Line:
                 "SELECT at, kind, detail FROM events WHERE at >= ? ORDER BY id DESC LIMIT ?",
                 (to_db(since) if since else "", limit),
             ).fetchall()
-        return [Event(from_db(r[0]), r[1], r[2]) for r in rows]  # type: ignore[arg-type]
+        return [Event(from_db(at), kind, detail) for at, kind, detail in rows]
 
     def log(self, now: datetime, kind: str, detail: str) -> None:
         """Record an event outside any other change."""
@@ -160,7 +161,8 @@ class Line:
             ).fetchone()
         if row is None:
             return None
-        return json.loads(row[0]), from_db(row[1])  # type: ignore[return-value]
+        value, updated_at = row
+        return json.loads(value), from_db(updated_at)
 
 
 def read_state(conn: sqlite3.Connection) -> LineState:
@@ -169,13 +171,14 @@ def read_state(conn: sqlite3.Connection) -> LineState:
         "SELECT paused, paused_until, pause_reason, flood_since, flood_last_above, last_alert_at"
         " FROM line_state WHERE id = 1"
     ).fetchone()
+    paused, paused_until, pause_reason, flood_since, flood_last_above, last_alert_at = row
     return LineState(
-        paused=bool(row[0]),
-        paused_until=from_db(row[1]),
-        pause_reason=row[2],
-        flood_since=from_db(row[3]),
-        flood_last_above=from_db(row[4]),
-        last_alert_at=from_db(row[5]),
+        paused=bool(paused),
+        paused_until=from_db(paused_until),
+        pause_reason=pause_reason,
+        flood_since=from_db(flood_since),
+        flood_last_above=from_db(flood_last_above),
+        last_alert_at=from_db(last_alert_at),
     )
 
 
@@ -230,7 +233,7 @@ def add_block(
     what = "prefix" if is_prefix else "number"
     until_text = until.isoformat() if until else "no end"
     log_event(conn, now, "blocked", f"{how} block of {what} {target} until {until_text}: {reason}")
-    return int(cursor.lastrowid)  # type: ignore[arg-type]
+    return inserted_id(cursor)
 
 
 def log_event(conn: sqlite3.Connection, now: datetime, kind: str, detail: str) -> None:

@@ -10,8 +10,9 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from anti_relous.store.db import Database, from_db, to_db
+from anti_relous.store.db import Database, from_db, inserted_id, to_db
 from anti_relous.store.line import log_event
 
 STATES = ("queued", "sending", "sent", "failed", "unknown")
@@ -41,21 +42,22 @@ _COLUMNS = (
 )
 
 
-def _item(row: tuple[object, ...]) -> OutboxItem:
-    refs = json.loads(row[11]) if row[11] else []  # type: ignore[arg-type]
+def _item(row: tuple[Any, ...]) -> OutboxItem:
+    (item_id, kind, recipient, text, parts, state, attempts, created_at, message_id, last_error,
+     sent_at, message_refs) = row  # fmt: skip
     return OutboxItem(
-        id=row[0],  # type: ignore[arg-type]
-        kind=row[1],  # type: ignore[arg-type]
-        recipient=row[2],  # type: ignore[arg-type]
-        text=row[3],  # type: ignore[arg-type]
-        parts=row[4],  # type: ignore[arg-type]
-        state=row[5],  # type: ignore[arg-type]
-        attempts=row[6],  # type: ignore[arg-type]
-        created_at=from_db(row[7]),  # type: ignore[arg-type]
-        message_id=row[8],  # type: ignore[arg-type]
-        last_error=row[9],  # type: ignore[arg-type]
-        sent_at=from_db(row[10]),  # type: ignore[arg-type]
-        message_refs=tuple(refs),
+        id=item_id,
+        kind=kind,
+        recipient=recipient,
+        text=text,
+        parts=parts,
+        state=state,
+        attempts=attempts,
+        created_at=from_db(created_at),
+        message_id=message_id,
+        last_error=last_error,
+        sent_at=from_db(sent_at),
+        message_refs=tuple(json.loads(message_refs)) if message_refs else (),
     )
 
 
@@ -79,7 +81,7 @@ def enqueue(
         "INSERT OR IGNORE INTO monthly_recipients (month, recipient) VALUES (?, ?)",
         (month_key(now), recipient),
     )
-    return int(cursor.lastrowid)  # type: ignore[arg-type]
+    return inserted_id(cursor)
 
 
 def month_key(now: datetime) -> str:

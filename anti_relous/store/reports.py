@@ -242,7 +242,7 @@ class Reports:
         return [
             MessageRow(
                 id=row[0],
-                received_at=from_db(row[1]),  # type: ignore[arg-type]
+                received_at=from_db(row[1]),
                 kind=row[2],
                 sender=row[3],
                 sender_raw=row[4],
