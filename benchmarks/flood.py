@@ -40,24 +40,20 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-# The replay harness is shared with the chaos test (tests/replay_helpers.py).
+# The replay harness is shared with the chaos test (tests/flood_*.py).
 sys.path.insert(0, str(ROOT / "tests"))
-from replay_helpers import (  # noqa: E402
+from flood_audit import audit, parse_time  # noqa: E402
+from flood_replay import (  # noqa: E402
     ALERT_NUMBER,
-    ATTACK_SPAN,
     SIM_SLOTS,
     Observed,
     Run,
     Sample,
-    Scenario,
-    audit,
-    flood_scenario,
-    parse_time,
-    peers_scenario,
     reading,
     replay,
     scalar,
 )
+from flood_traffic import ATTACK_SPAN, Scenario, flood_scenario, peers_scenario  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 LINE_RATE = 115_200

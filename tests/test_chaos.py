@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import serial
-from replay_helpers import STRIKES, Observed, Run, audit, flood_scenario, replay
+from flood_audit import audit
+from flood_replay import STRIKES, Observed, Run, replay
+from flood_traffic import flood_scenario
 
 from anti_relous.config import ModemConfig
 from anti_relous.modem.at_modem import AtModem

@@ -1,4 +1,11 @@
-"""The Modem protocol every backend implements, its value types, and the backend factory."""
+"""The Modem protocol every backend implements, its value types, and the backend factory.
+
+The driver only: ``at`` (sans-I/O parser) and ``commands`` (pure builders and parsers) under
+``at_channel`` (port, reader thread, exchange) and ``at_modem`` (AT semantics); ``pdu`` adapts
+python-gammu's codec; ``gammu_modem`` is the libgammu backend. Imports: ``config``, ``sms``,
+``coding``, ``numbers`` and ``errors``; never ``store``, ``policy``, ``service`` or the tools.
+Only the AT channel touches pyserial; only ``pdu`` and ``gammu_modem`` touch gammu.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 No I/O and no clock here: the store gathers a ``Usage`` snapshot, ``decide`` returns a
 ``Decision`` (with the state changes it implies), and the store records both in one transaction.
+Imports: ``config``, ``sms`` and pure helpers (``campaigns`` on RapidFuzz); never ``store``,
+``modem``, ``clock`` or an entry point (tests/test_imports.py holds it).
 """
 
 from __future__ import annotations
