@@ -103,13 +103,19 @@ def _in_flag_sequence(text: str, position: int) -> bool:
 
 
 def columns(text: str) -> int:
-    """Terminal columns ``text`` takes: East Asian wide and emoji count 2, combining marks 0."""
+    """Terminal columns ``text`` takes: East Asian wide and emoji count 2; combining marks,
+    variation selectors and the format characters ``visible`` keeps (joiners and tags inside
+    emoji sequences) count 0."""
     total = 0
     for char in text:
-        if unicodedata.combining(char) or char in (_ZWJ, _VARIATION_SELECTOR_16):
+        if unicodedata.category(char) in _ZERO_WIDTH_CATEGORIES:
             continue
         total += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
     return total
+
+
+#: Non-spacing and enclosing marks (accents, variation selectors) and format characters.
+_ZERO_WIDTH_CATEGORIES = ("Mn", "Me", "Cf")
 
 
 def fit(text: str, width: int) -> str:
@@ -124,6 +130,8 @@ def fit(text: str, width: int) -> str:
             break
         kept.append(char)
         used += cost
+    while kept and kept[-1] == _ZWJ:  # a joiner left with nothing to join is invisible text
+        kept.pop()
     return "".join(kept) + "…"
 
 

@@ -107,3 +107,14 @@ def test_json_leaves_french_and_emoji_readable() -> None:
     assert FRENCH[0] in dumped
     assert json_dumps("\x9b") == '"\\u009b"'
     assert json_dumps("\U000e0041") == '"\\udb40\\udc41"'
+
+
+@given(st.text(), st.integers(min_value=1, max_value=40))
+@example("👩\u200d💻", 3)
+@example("🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f", 3)
+def test_a_capped_cell_never_holds_a_raw_control_c1_or_bidi_character(
+    text: str, width: int
+) -> None:
+    shown = visible(text, width=width)
+    assert columns(shown) <= width
+    assert _raw_danger(shown) == []
