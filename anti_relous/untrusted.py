@@ -138,14 +138,15 @@ def fit(text: str, width: int) -> str:
 def json_dumps(value: Any, **kwargs: Any) -> str:
     """``json.dumps(value, ensure_ascii=False, **kwargs)`` with every dangerous character
     written as a ``\\uXXXX`` escape: the text parses back exactly, and the JSON shows no raw
-    control to a terminal. (Such characters only ever occur inside JSON strings.)"""
+    control to a terminal. (Such characters only occur inside JSON strings, where json.dumps
+    already escapes LF; a raw LF is the line break of ``indent``, and stays.)"""
     raw = json.dumps(value, ensure_ascii=False, **kwargs)
     return _CANDIDATES.sub(_json_escape, raw)
 
 
 def _json_escape(match: re.Match[str]) -> str:
     char = match.group()
-    if not _dangerous(char):
+    if char == "\n" or not _dangerous(char):
         return char
     code = ord(char)
     if code <= 0xFFFF:

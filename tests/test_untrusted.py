@@ -118,3 +118,10 @@ def test_a_capped_cell_never_holds_a_raw_control_c1_or_bidi_character(
     shown = visible(text, width=width)
     assert columns(shown) <= width
     assert _raw_danger(shown) == []
+
+
+@given(st.recursive(st.text(), lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner)))
+def test_indented_json_keeps_its_line_breaks_and_the_exact_values(value: object) -> None:
+    dumped = json_dumps(value, indent=2)
+    assert json.loads(dumped) == value
+    assert _raw_danger(dumped, newline_ok=True) == []
