@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from store_helpers import long_sms, part
 
+from anti_relous.store import Store
 from anti_relous.store.evidence import GENESIS_HASH
 
 REGION = "FR"
@@ -95,3 +96,18 @@ def test_export_filters_by_time_and_sender(filled, clock):
     assert [r["id"] for r in by_sender] == [4]
     recent = list(filled.evidence.export(since=clock.now - timedelta(minutes=30)))
     assert [r["id"] for r in recent] == [5]
+
+
+def test_purge_leaves_no_trace_of_the_erased_texts_in_the_database_file(db_path, clock):
+    with Store.open(db_path) as store:
+        for i in range(30):  # enough rows that freed cells are not all defragmented away
+            store.inbound.ingest(
+                [part(text=f"menace {i:02d}: je sais où tu habites")], clock(), REGION
+            )
+        store.inbound.ingest([part(text="récent")], clock.advance(days=100), REGION)
+        # As on an SQLite built with secure_delete off by default (this one may have it on).
+        store.db.conn.execute("PRAGMA secure_delete = OFF")
+        assert store.evidence.purge(clock(), retention=timedelta(days=90)) == 30
+        assert store.db.conn.execute("PRAGMA secure_delete").fetchone() == (0,)
+    # Closing checkpointed the write-ahead log into the file and removed it.
+    assert "je sais où tu habites".encode() not in db_path.read_bytes()

@@ -301,3 +301,19 @@ def test_daemon_state_is_published_with_its_time(store, clock):
     value, at = store.line.daemon_state("modem")
     assert value == {"signal_dbm": -71} and at == clock.now
     assert store.line.daemon_state("absent") is None
+
+
+def test_a_lone_part_of_a_long_sms_counts_its_missing_parts_in_one_short_marker(store, clock):
+    store.inbound.ingest([long_sms("+33612345678", ["seul "] + ["x"] * 254)[0]], clock(), REGION)
+    store.inbound.release_incomplete(clock.advance(hours=2), timedelta(hours=1), REGION)
+    assert messages(store) == [
+        (1, "incomplete", "+33612345678", "seul [parts 2-255/255 missing]", 1, 255)
+    ]
+    assert store.evidence.verify().ok
+
+
+def test_each_run_of_missing_parts_gets_its_own_marker(store, clock):
+    parts = long_sms("+33612345678", ["a", "b", "c", "d", "e", "f"])
+    store.inbound.ingest([parts[0], parts[3]], clock(), REGION)
+    store.inbound.release_incomplete(clock.advance(hours=2), timedelta(hours=1), REGION)
+    assert messages(store)[0][3] == "a[parts 2-3/6 missing]d[parts 5-6/6 missing]"
