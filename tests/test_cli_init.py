@@ -126,3 +126,37 @@ def test_init_as_root_gives_the_config_to_the_service_group(tmp_path):
     target = tmp_path / "config.toml"
     init("--path", str(target), "--database", str(tmp_path / "line.db"))
     assert target.stat().st_gid == gid
+
+
+# --- links planted where init writes --------------------------------------------------------------
+
+
+def test_init_refuses_a_database_path_that_is_a_dangling_link(tmp_path):
+    target = tmp_path / "elsewhere" / "created-by-sqlite"
+    target.parent.mkdir()
+    database = tmp_path / "line.db"
+    database.symlink_to(target)
+    result = init("--path", str(tmp_path / "config.toml"), "--database", str(database))
+    assert result.exit_code == 1
+    assert "symbolic link" in result.stderr and str(target) in result.stderr
+    assert not target.exists(), "SQLite created the link's target"
+
+
+def test_init_force_over_a_config_link_replaces_the_link_not_its_target(tmp_path):
+    victim = tmp_path / "shadow"
+    victim.write_text("root:x:0:0\n")
+    target = tmp_path / "config.toml"
+    target.symlink_to(victim)
+    result = init("--path", str(target), "--database", str(tmp_path / "line.db"), "--force")
+    assert result.exit_code == 0, result.output
+    assert victim.read_text() == "root:x:0:0\n"
+    assert not target.is_symlink() and mode(target) == 0o640
+
+
+def test_init_without_force_refuses_a_dangling_config_link(tmp_path):
+    target = tmp_path / "config.toml"
+    target.symlink_to(tmp_path / "nowhere")
+    result = init("--path", str(target), "--database", str(tmp_path / "line.db"))
+    assert result.exit_code == 1
+    assert "already exists" in result.stderr
+    assert not (tmp_path / "nowhere").exists()

@@ -6,9 +6,11 @@ import grp
 import os
 import pwd
 import re
+import stat
 from pathlib import Path
 
 from anti_relous.admin import AdminError
+from anti_relous.admin.files import check_target, replacing
 from anti_relous.store import Store
 
 #: The service account and group of systemd/sysusers.d/anti-relous.conf.
@@ -57,40 +59,32 @@ def write_config(path: Path, text: str, *, force: bool) -> str | None:
     """Write ``text`` at ``path`` with mode 0640; returns the group given to it, if any.
 
     Run as root, the file goes to group anti-relous (when it exists) so the service can read it.
-    Refuses to replace an existing file unless ``force``.
+    Refuses to replace an existing file (or link) unless ``force``; a link at ``path`` is
+    replaced itself, never followed, so its target is left as it was.
     """
-    if path.exists() and not force:
-        raise AdminError(f"{path} already exists: keep it, or add --force to replace it")
+    check_target(path, force=force, example="config.toml")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, CONFIG_FILE_MODE)
-        try:
-            os.fchmod(fd, CONFIG_FILE_MODE)  # the umask trimmed it, or the file was older
-            group = None
-            _, gid = service_ids()
-            if os.geteuid() == 0 and gid is not None:
-                os.fchown(fd, -1, gid)
-                group = SERVICE_GROUP
-            os.write(fd, text.encode("utf-8"))
-        finally:
-            os.close(fd)
-    except PermissionError:
-        raise AdminError(
-            f"permission denied writing {path}: run as root (sudo) or choose another --path"
-        ) from None
     except OSError as error:
-        raise AdminError(f"cannot write {path}: {error.strerror or error}") from None
-    return group
+        raise AdminError(f"cannot create {path.parent}: {error.strerror or error}") from None
+    _, gid = service_ids()
+    give = gid if os.geteuid() == 0 and gid is not None else None
+    with replacing(path, mode=CONFIG_FILE_MODE, gid=give) as handle:
+        handle.write(text)
+    return SERVICE_GROUP if give is not None else None
 
 
 def create_database(path: Path) -> bool:
     """Create (0660) and migrate the database; returns False if it already existed.
 
-    Run as root, it is handed to the service account so the daemon can write it.
+    Run as root, it is handed to the service account so the daemon can write it: only the
+    regular file just created, never what a link planted at ``path`` points to (the store
+    refuses a dangling link, and ``lchown`` does not follow one).
     """
-    existed = path.exists()
+    existed = os.path.lexists(path)
     Store.open(path, create=True).close()
     uid, gid = service_ids()
-    if os.geteuid() == 0 and not existed and uid is not None:
-        os.chown(path, uid, gid if gid is not None else -1)
+    created = not existed and stat.S_ISREG(path.lstat().st_mode)
+    if os.geteuid() == 0 and created and uid is not None:
+        os.chown(path, uid, gid if gid is not None else -1, follow_symlinks=False)
     return not existed

@@ -124,8 +124,16 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
 def _create_file(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, DB_FILE_MODE)
+        # O_EXCL (and O_NOFOLLOW, to say so) fail on a link instead of creating its target.
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_WRONLY, DB_FILE_MODE)
     except FileExistsError:
+        if path.is_symlink() and not path.exists():
+            # SQLite would create the link's target 0644, wherever it points.
+            raise StoreUnavailable(
+                path,
+                f"it is a symbolic link to {path.readlink()}, which does not exist: remove "
+                "the link, or point [storage] database at the real file",
+            ) from None
         return
     except PermissionError:
         raise StoreUnavailable(
