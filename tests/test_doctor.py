@@ -316,6 +316,16 @@ def test_no_modem_option_leaves_the_modem_alone(tmp_path, sim, sysfs, proc):
     assert sim.stats().sends == 0
 
 
+def test_rendering_shows_what_a_dongle_or_the_network_answered_escaped():
+    from anti_relous.doctor.checks import Finding, Report
+
+    # An operator name (AT+COPS) or a USB product string comes from outside.
+    finding = Finding(Level.PROBLEM, "sim", "operator \x1b]0;pwned\x07", "call \u202e1112")
+    text = doctor_text(Report([finding]))
+    assert "operator \\x1b]0;pwned\\x07" in text
+    assert "call ⟨U+202E⟩1112" in text
+
+
 def test_rendering_puts_each_fix_under_its_problem():
     from anti_relous.doctor.checks import Finding, Report
 

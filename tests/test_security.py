@@ -17,22 +17,20 @@ import stat
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from conftest import require_tool
 from daemon_helpers import Daemon, eventually
+from hostile_helpers import ucs2_deliver
 
 from anti_relous.config import DEFAULT_REPLY
-from anti_relous.modem import pdu
 
 pytestmark = pytest.mark.slow
 
 ANTI_RELOUS = [sys.executable, "-m", "anti_relous"]
 TEXTER = "+33612345678"
 OWN_NUMBER = "+33601020304"
-NOW = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
 #: Texts that break naive SQL, format strings, terminals, bidirectional display, CSV and logs.
 HOSTILE_TEXTS = [
     "'); DROP TABLE messages;--",
@@ -100,16 +98,6 @@ def test_hostile_texts_and_senders_cannot_forge_or_garble_log_lines(hostile_line
     assert all(LOG_LINE.match(line) for line in lines), "one event, one line"
     assert not any(line.startswith("2026-11-28 14:00:00,000 ERROR") for line in lines)
     assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]", log), "raw control"
-
-
-def ucs2_deliver(sender: str, text: str) -> bytes:
-    """An SMS-DELIVER carrying ``text`` in UCS-2 as is, control characters included.
-
-    Built by hand: gammu's encoder (which the simulator uses) cuts a text at U+0000.
-    """
-    placeholder = "x" * len(text)  # same length, so the same user data length
-    (raw,) = pdu.encode_deliver(sender, placeholder, NOW, ucs2=True)
-    return raw[: -2 * len(text)] + text.encode("utf-16-be")
 
 
 def test_nul_and_u0001_are_kept_in_the_text_and_the_raw_pdu(sim, run_daemon, tmp_path):

@@ -10,6 +10,7 @@ import click
 
 from anti_relous import __version__
 from anti_relous.errors import AntiRelousError
+from anti_relous.untrusted import visible
 
 if TYPE_CHECKING:
     from anti_relous.config import Config
@@ -41,6 +42,10 @@ class CliError(click.ClickException):
     """One line on stderr and exit status 1: how an operational failure ends a command."""
 
     exit_code = 1
+
+    def format_message(self) -> str:
+        # Messages quote numbers, senders and device answers that a stranger may have written.
+        return visible(self.message, newline="\n")
 
 
 class CliUsageError(CliError):
@@ -115,8 +120,17 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
+def echo(message: str, *, err: bool = False) -> None:
+    """Print a line for a person: the one way commands write to the terminal.
+
+    Tables and reports already escape what a stranger wrote (``render``); this catches the
+    rest, so no control, C1 or bidi character in any message reaches the terminal raw.
+    """
+    click.echo(visible(message, newline="\n"), err=err)
+
+
 def echo_json(value: Any) -> None:
-    """Print ``value`` as indented JSON."""
+    """Print ``value`` as indented JSON (texts exact, controls escaped)."""
     from anti_relous.cli.render import to_json
 
     click.echo(to_json(value))

@@ -15,11 +15,13 @@ from anti_relous.cli.base import (
     App,
     CliError,
     cli,
+    echo,
     echo_json,
     moment_callback,
     pass_app,
     sender_filter,
 )
+from anti_relous.untrusted import json_dumps
 
 #: Exports of more messages than this get a progress bar on stderr (when writing a file).
 PROGRESS_THRESHOLD = 1000
@@ -109,7 +111,6 @@ def export(
       anti-relous export --format json --since 2026-11-01 -o novembre.jsonl
     """
     import csv
-    import json
 
     store = app.store
     filters: dict[str, Any] = {"since": since, "until": until, "sender": sender_filter(app, sender)}
@@ -124,13 +125,13 @@ def export(
             if writer is not None:
                 writer.writerow({key: _csv_value(record.get(key)) for key in EXPORT_FIELDS})
             else:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                handle.write(json_dumps(record) + "\n")
             count += 1
             last_hash = record["chain_hash"]
             advance(1)
     if output != "-":
         head = f", last chain hash {last_hash}" if last_hash else ""
-        click.echo(f"Exported {count} messages to {output}{head}", err=True)
+        echo(f"Exported {count} messages to {output}{head}", err=True)
 
 
 def _csv_value(value: object) -> object:
@@ -176,14 +177,14 @@ def verify(app: App, as_json: bool) -> None:
     if as_json:
         echo_json(result)
     elif result.ok:
-        click.echo(f"OK, {result.checked} messages; head hash {result.head_hash}")
+        echo(f"OK, {result.checked} messages; head hash {result.head_hash}")
     elif result.broken_id is not None:
         from anti_relous.cli.render import table
 
         row = store.reports.message(result.broken_id)
         if row is not None:
-            click.echo(f"BROKEN at message {row.id}: {result.problem}")
-            click.echo(
+            echo(f"BROKEN at message {row.id}: {result.problem}")
+            echo(
                 table(
                     ["id", "received", "from", "reason", "text"],
                     [(row.id, row.received_at, row.sender or row.sender_raw, row.reason, row.text)],

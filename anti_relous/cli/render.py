@@ -1,13 +1,14 @@
 """Plain-text rendering for the CLI: aligned tables, local times, JSON, the hour-by-hour chart.
 
-Every command prints through here; nothing else in the package formats for a terminal.
+Every command prints through here; nothing else in the package formats for a terminal. What a
+texter (or a dongle, or the network) wrote reaches the terminal only through
+``untrusted.visible``, and JSON only through ``untrusted.json_dumps``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-import json
 import math
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from anti_relous.clock import format_age
 from anti_relous.store.reports import Activity, HourRow
+from anti_relous.untrusted import columns, fit, json_dumps, visible
 
 if TYPE_CHECKING:
     from anti_relous.admin.liveness import ModemInfo
@@ -38,18 +40,22 @@ def local_time(moment: datetime | None, *, seconds: bool = False) -> str:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, wrap_last: int = 0) -> str:
-    """Columns aligned on the widest cell; numbers right-aligned.
+    """Columns aligned on the widest cell; numbers right-aligned, ids without separators.
 
-    ``wrap_last`` > 0 cuts the last column to that many characters (texts of SMS).
+    Every cell is shown through ``visible`` (a text's line breaks as ``⏎``, tabs and controls
+    escaped), so a row stays one line. ``wrap_last`` > 0 caps the last column to that many
+    terminal columns (texts of SMS).
     """
-    cells = [[_cell(value) for value in row] for row in rows]
+    identifiers = [header == "id" for header in headers]
+    cells = [
+        [_cell(value, plain) for value, plain in zip(row, identifiers, strict=True)] for row in rows
+    ]
     if wrap_last:
         for row in cells:
-            if len(row[-1]) > wrap_last:
-                row[-1] = row[-1][: wrap_last - 1] + "…"
-    widths = [len(h) for h in headers]
+            row[-1] = fit(row[-1], wrap_last)
+    widths = [columns(h) for h in headers]
     for row in cells:
-        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+        widths = [max(w, columns(c)) for w, c in zip(widths, row, strict=True)]
     numeric = [
         bool(rows) and all(isinstance(row[i], int | float) for row in rows)
         for i in range(len(headers))
@@ -57,15 +63,20 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, wrap_last
 
     def line(values: Sequence[str]) -> str:
         padded = [
-            v.rjust(w) if right else v.ljust(w)
-            for v, w, right in zip(values, widths, numeric, strict=True)
+            _pad(value, width, right)
+            for value, width, right in zip(values, widths, numeric, strict=True)
         ]
         return "  ".join(padded).rstrip()
 
     return "\n".join([line(headers), *(line(row) for row in cells)])
 
 
-def _cell(value: object) -> str:
+def _pad(value: str, width: int, right: bool) -> str:
+    padding = " " * (width - columns(value))  # str.ljust counts an emoji as one column
+    return padding + value if right else value + padding
+
+
+def _cell(value: object, identifier: bool = False) -> str:
     if value is None:
         return "-"
     if isinstance(value, datetime):
@@ -73,16 +84,16 @@ def _cell(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
-        return f"{value:,}"
+        return str(value) if identifier else f"{value:,}"
     if isinstance(value, float):
         return f"{value:,.2f}"
-    # One line per row: an SMS text's line breaks are shown, not obeyed.
-    return str(value).replace("\r", "").replace("\n", "⏎")
+    return visible(str(value))
 
 
 def to_json(value: Any) -> str:
-    """JSON for ``--json``: datetimes in ISO 8601, dataclasses as objects, keys as written."""
-    return json.dumps(jsonable(value), indent=2, ensure_ascii=False)
+    """JSON for ``--json``: datetimes in ISO 8601, dataclasses as objects, keys as written;
+    texts exact, their control, C1 and bidi characters escaped (``untrusted.json_dumps``)."""
+    return json_dumps(jsonable(value), indent=2)
 
 
 def jsonable(value: Any) -> Any:
@@ -193,7 +204,9 @@ def status_text(status: LineStatus, now: datetime) -> str:
         ("Caps left", ", ".join(f"{c.name} {c.remaining}/{c.limit}" for c in status.caps)),
         ("Reply", status.reply.description),
     ]
-    return "\n".join(f"{label:<11} {value}" for label, value in rows)
+    # The pause reason, the daemon's and modem's words and the operator's name come from
+    # outside (a pasted text, the dongle, the network).
+    return "\n".join(f"{label:<11} {visible(value)}" for label, value in rows)
 
 
 def _activity_text(activity: Activity) -> str:
@@ -269,9 +282,11 @@ def doctor_text(report: Report) -> str:
     """`anti-relous doctor` for a person: one line per finding, its fix indented below."""
     lines = []
     for finding in report.findings:
-        lines.append(f"[{_DOCTOR_MARKS[finding.level]}] {finding.topic:<13} {finding.message}")
+        # Findings quote the dongle, sysfs, process names and the config: shown, not obeyed.
+        message = visible(finding.message)
+        lines.append(f"[{_DOCTOR_MARKS[finding.level]}] {visible(finding.topic):<13} {message}")
         if finding.fix and finding.level in ("warning", "problem"):
-            lines.append(f"{'':<19}fix: {finding.fix}")
+            lines.append(f"{'':<19}fix: {visible(finding.fix)}")
     problems = len(report.problems)
     warnings = sum(f.level == "warning" for f in report.findings)
     lines.append("")

@@ -12,6 +12,7 @@ from anti_relous.cli.base import (
     App,
     CliError,
     cli,
+    echo,
     echo_json,
     pass_app,
 )
@@ -49,6 +50,7 @@ def demo(flood_size: int, bots: int, keep: bool) -> None:
     """
     from anti_relous.simulator import demo as scenario
 
+    # Its live progress line is rewritten with CR, and every text it shows is its own.
     scenario.main(
         flood_size=flood_size, bots=bots, echo=click.echo, live=sys.stdout.isatty(), keep=keep
     )
@@ -88,22 +90,22 @@ def init(app: App, path: Path | None, database: Path | None, force: bool) -> Non
     group = provision.write_config(target, text, force=force)
     config = load_config(target)
     owner = f", group {group}" if group else ""
-    click.echo(f"Wrote {target} (mode 0640{owner}): every key is commented, edit it.")
+    echo(f"Wrote {target} (mode 0640{owner}): every key is commented, edit it.")
     created = provision.create_database(config.storage.database)
     state = "Created" if created else "Kept the existing"
-    click.echo(f"{state} database {config.storage.database}")
+    echo(f"{state} database {config.storage.database}")
     reply = reply_info(config.line.reply)
-    click.echo(f"Reply: {reply.description}")
+    echo(f"Reply: {reply.description}")
     warning = reply_warning(reply)
     if warning:
-        click.echo(f"Warning: {warning}", err=True)
+        echo(f"Warning: {warning}", err=True)
     if target == DEFAULT_CONFIG_PATH:
-        click.echo(
+        echo(
             "Next: set [modem] port, check with `anti-relous doctor`, then "
             "`systemctl enable --now anti-relous`."
         )
     else:
-        click.echo(
+        echo(
             f"Next: set [modem] port, check with `anti-relous --config {target} doctor`, then "
             f"`anti-relous --config {target} run`."
         )
@@ -132,7 +134,7 @@ def doctor(app: App, as_json: bool, no_modem: bool) -> None:
     if as_json:
         echo_json(doctor_json(report))
     else:
-        click.echo(doctor_text(report))
+        echo(doctor_text(report))
     if report.problems:
         raise CliError(f"{len(report.problems)} problem(s) found; fix them with the commands above")
 
@@ -160,7 +162,7 @@ def simulate(ctx: click.Context, directory: Path | None) -> None:
 
     ctx.obj = sim.SimulateDir(directory or sim.default_dir())
     if ctx.invoked_subcommand is None:
-        sim.serve(ctx.obj, click.echo)
+        sim.serve(ctx.obj, echo)
 
 
 @simulate.command("text")
@@ -178,7 +180,7 @@ def simulate_text(place: Any, sender: str, text: str) -> None:
     from anti_relous.simulator.control import control
 
     answer = control(place.socket, {"op": "deliver", "sender": sender, "text": text})
-    click.echo(f"Delivered from {sender} ({answer['parts']} part(s)).")
+    echo(f"Delivered from {sender} ({answer['parts']} part(s)).")
 
 
 @simulate.command("sent")
@@ -196,6 +198,6 @@ def simulate_sent(place: Any) -> None:
     answer = control(place.socket, {"op": "sent"})
     messages = answer["messages"]
     for number, text in messages:
-        click.echo(f"to {number}: {text}")
+        echo(f"to {number}: {text}")
     if not messages:
-        click.echo("Nothing sent yet.")
+        echo("Nothing sent yet.")

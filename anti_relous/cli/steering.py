@@ -13,6 +13,7 @@ from anti_relous.cli.base import (
     block_target,
     cli,
     duration_callback,
+    echo,
     moment_callback,
     number_or_exit,
     pass_app,
@@ -67,8 +68,8 @@ def pause(app: App, duration: timedelta | None, until: datetime | None, reason: 
         raise usage_error(f"--until: {local_time(until)} is already past")
     app.store.line.pause(now, until, reason)
     when = f" until {local_time(until)} (in {format_age(until - now)})" if until else ""
-    click.echo(f"Paused{when}: no replies; inbound SMS are still recorded.")
-    click.echo(_daemon_note(app))
+    echo(f"Paused{when}: no replies; inbound SMS are still recorded.")
+    echo(_daemon_note(app))
 
 
 @cli.command()
@@ -82,10 +83,10 @@ def resume(app: App) -> None:
       anti-relous resume
     """
     if app.store.line.resume(utc_now()):
-        click.echo("Resumed: the line replies again, from the next message on.")
-        click.echo(_daemon_note(app))
+        echo("Resumed: the line replies again, from the next message on.")
+        echo(_daemon_note(app))
     else:
-        click.echo("The line was not paused.")
+        echo("The line was not paused.")
 
 
 @cli.command()
@@ -112,7 +113,7 @@ def block(app: App, target: str, prefix: bool, duration: timedelta | None, reaso
     until = now + duration if duration else None
     app.store.line.block(now, normalised, is_prefix=is_prefix, until=until, reason=reason)
     what = f"prefix {normalised}*" if is_prefix else normalised
-    click.echo(f"Blocked {what} until {local_time(until) if until else 'unblocked'}.")
+    echo(f"Blocked {what} until {local_time(until) if until else 'unblocked'}.")
 
 
 @cli.command()
@@ -132,7 +133,7 @@ def unblock(app: App, target: str, prefix: bool) -> None:
     what = f"prefix {normalised}*" if is_prefix else normalised
     if not lifted:
         raise CliError(f"no block in force on {what}: see `anti-relous blocks`")
-    click.echo(f"Unblocked {what} ({lifted} block{'s' if lifted > 1 else ''} lifted).")
+    echo(f"Unblocked {what} ({lifted} block{'s' if lifted > 1 else ''} lifted).")
 
 
 @cli.command()
@@ -158,12 +159,10 @@ def send(app: App, number: str, text: str, force: bool) -> None:
         raise usage_error("the text is empty")
     sent = send_manual(app.store, app.config, recipient, text, utc_now, force=force)
     if sent.daemon_pid is not None:
-        click.echo(
+        echo(
             f"Queued as outbox #{sent.item_id} ({sent.reply.description}); the daemon "
             f"(pid {sent.daemon_pid}) sends it shortly: see `anti-relous outbox`."
         )
     else:
         parts = len(sent.refs or [])
-        click.echo(
-            f"Sent outbox #{sent.item_id} to {recipient} through {sent.port}: {parts} part(s)."
-        )
+        echo(f"Sent outbox #{sent.item_id} to {recipient} through {sent.port}: {parts} part(s).")

@@ -13,6 +13,7 @@ from anti_relous.cli.base import (
     App,
     CliError,
     cli,
+    echo,
     echo_json,
     moment_callback,
     pass_app,
@@ -47,9 +48,9 @@ def status(app: App, as_json: bool) -> None:
     else:
         from anti_relous.cli import render
 
-        click.echo(render.status_text(report, local_now()))
+        echo(render.status_text(report, local_now()))
     if report.reply_warning and not as_json:
-        click.echo(f"Warning: {report.reply_warning}", err=True)
+        echo(f"Warning: {report.reply_warning}", err=True)
     if not report.daemon.running:
         raise CliError(
             f"the line is not being served: {report.daemon.why_not}; start it with "
@@ -85,7 +86,7 @@ def stats(app: App, since: datetime | None, until: datetime | None, as_json: boo
     if as_json:
         echo_json(render.stats_json(report))
     else:
-        click.echo(render.stats_text(report, unicode=render.stdout_unicode()))
+        echo(render.stats_text(report, unicode=render.stdout_unicode()))
 
 
 @cli.command()
@@ -106,7 +107,7 @@ def blocks(app: App, include_expired: bool, as_json: bool) -> None:
         return
     from anti_relous.cli.render import table
 
-    click.echo(
+    echo(
         table(
             ["id", "target", "kind", "by", "since", "until", "reason"],
             [
@@ -148,7 +149,7 @@ def inbox(app: App, sender: str | None, last: int, reason: str | None, as_json: 
         return
     from anti_relous.cli.render import table
 
-    click.echo(
+    echo(
         table(
             ["id", "received", "from", "reason", "reply", "text"],
             [
@@ -196,7 +197,7 @@ def outbox(app: App, state: str | None, last: int, as_json: bool) -> None:
         return
     from anti_relous.cli.render import table
 
-    click.echo(
+    echo(
         table(
             ["id", "queued", "kind", "to", "parts", "state", "tries", "error"],
             [
