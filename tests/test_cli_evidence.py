@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import stat
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -119,3 +120,136 @@ def test_verify_of_a_tampered_chain_names_the_first_broken_message_and_exits_1(l
 def test_verify_json(line):
     report = json.loads(line.invoke("verify", "--json").output)
     assert (report["ok"], report["checked"], report["broken_id"]) == (True, 3, None)
+
+
+# --- hostile texts and senders ------------------------------------------------------------------
+
+
+def test_json_export_escapes_controls_c1_and_bidi_and_keeps_the_exact_text(line):
+    hostile = "\x1b[2J\x9b31m\u202egpj.exe\x7f"
+    line.receive("=1+1", hostile)
+    result = line.invoke("export")
+    assert not {"\x1b", "\x9b", "\u202e", "\x7f"} & set(result.stdout)
+    assert json_lines(result.stdout)[-1]["text"] == hostile
+
+
+def test_csv_export_warns_that_a_spreadsheet_may_run_texts_and_senders(line, tmp_path):
+    result = line.invoke("export", "--format", "csv", "--output", str(tmp_path / "x.csv"))
+    assert result.exit_code == 0
+    assert "Warning: texts and senders are in this CSV exactly as received" in result.stderr
+    assert "--safe-csv" in result.stderr
+
+
+def test_csv_export_to_a_pipe_warns_too(line):
+    result = line.invoke("export", "--format", "csv")
+    assert result.exit_code == 0
+    assert "Warning: texts and senders" in result.stderr
+
+
+def test_safe_csv_puts_a_quote_before_cells_a_spreadsheet_would_run(line):
+    formulas = ["=1+1", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
+    for text in formulas:
+        line.receive("=HYPERLINK(1)", text)
+    line.receive("+33611111111", "a=b, rien à craindre")
+    result = line.invoke("export", "--format", "csv", "--safe-csv")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))[3:]
+    assert [row["text"] for row in rows] == [
+        *("'" + text for text in formulas),
+        "a=b, rien à craindre",
+    ]
+    assert {row["sender_raw"] for row in rows[:-1]} == {"'=HYPERLINK(1)"}
+    assert rows[-1]["sender"] == "'+33611111111"
+    assert "--safe-csv put a ' before every cell" in result.stderr
+
+
+def test_safe_csv_leaves_the_json_export_exact(line):
+    result = line.invoke("export", "--format", "json", "--safe-csv")
+    assert result.exit_code == 2
+    assert "--safe-csv applies to CSV exports" in result.stderr
+
+
+# --- what --format and the period mean -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["plainte.csv", "PLAINTE.CSV"])
+def test_export_to_a_csv_file_is_csv_without_format(line, tmp_path, name):
+    target = tmp_path / name
+    assert line.invoke("export", "--output", str(target)).exit_code == 0
+    with target.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["text"] for r in rows] == ["je sais où tu habites", "salut", "réponds"]
+
+
+def test_format_given_wins_over_the_extension(line, tmp_path):
+    target = tmp_path / "x.csv"
+    assert line.invoke("export", "--format", "json", "-o", str(target)).exit_code == 0
+    assert len(json_lines(target.read_text())) == 3
+
+
+def test_export_since_in_the_future_is_a_usage_error(line):
+    result = line.invoke("export", "--since", "2999-01-01")
+    assert result.exit_code == 2
+    assert "--since" in result.stderr and "in the future" in result.stderr
+
+
+def test_export_since_after_until_is_a_usage_error(line):
+    result = line.invoke("export", "--since", "2026-02-03", "--until", "2026-02-02")
+    assert result.exit_code == 2
+    assert "is not before --until" in result.stderr
+
+
+# --- the output file -----------------------------------------------------------------------------
+
+
+def test_export_file_is_readable_by_the_group_only(line, tmp_path):
+    target = tmp_path / "plainte.jsonl"
+    line.invoke("export", "--output", str(target))
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+
+
+def test_export_refuses_an_existing_file_without_force(line, tmp_path):
+    target = tmp_path / "plainte.jsonl"
+    target.write_text("earlier export\n")
+    result = line.invoke("export", "--output", str(target))
+    assert result.exit_code == 1
+    assert "already exists" in result.stderr and "--force" in result.stderr
+    assert target.read_text() == "earlier export\n"
+
+
+def test_export_force_replaces_an_existing_file(line, tmp_path):
+    target = tmp_path / "plainte.jsonl"
+    target.write_text("earlier export\n")
+    assert line.invoke("export", "--output", str(target), "--force").exit_code == 0
+    assert len(json_lines(target.read_text())) == 3
+
+
+@pytest.mark.parametrize("directory", [".", "{tmp}", "{tmp}/"])
+def test_export_to_a_directory_is_a_usage_error_naming_a_file_to_give(
+    line, tmp_path, monkeypatch, directory
+):
+    monkeypatch.chdir(tmp_path)
+    result = line.invoke("export", "--output", directory.format(tmp=tmp_path))
+    assert result.exit_code == 2
+    assert "is a directory: give a file name, e.g." in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_export_never_follows_a_link_planted_at_a_temporary_name(line, tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not yours\n")
+    (tmp_path / ".plainte.csv.partial").symlink_to(victim)
+    target = tmp_path / "plainte.csv"
+    assert line.invoke("export", "--output", str(target)).exit_code == 0
+    assert victim.read_text() == "not yours\n"
+    assert target.read_text().startswith("id,received_at,")
+
+
+def test_export_replaces_a_link_at_the_target_itself_with_force(line, tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not yours\n")
+    target = tmp_path / "plainte.csv"
+    target.symlink_to(victim)
+    assert line.invoke("export", "--output", str(target)).exit_code == 1
+    assert line.invoke("export", "--output", str(target), "--force").exit_code == 0
+    assert victim.read_text() == "not yours\n"
+    assert not target.is_symlink()

@@ -6,8 +6,10 @@ decision or send. Nothing here prints; the CLI renders what these functions retu
 
 ``liveness`` judges what the daemon published, ``status`` gathers ``status`` and ``stats``,
 ``send`` queues and sends manual SMS at most once, ``provision`` writes the config and the
-database for ``init``. Imports: ``store``, ``modem`` (the manual send), ``config``, ``coding``,
-``clock``, ``errors``; never ``cli``, ``daemon`` or ``service``.
+database for ``init``, ``export`` writes evidence records as JSON Lines or CSV, and ``files``
+writes whole files that no planted link can redirect. Imports: ``store``, ``modem`` (the manual
+send), ``config``, ``coding``, ``clock``, ``errors``, ``untrusted``; never ``cli``, ``daemon``
+or ``service``.
 """
 
 from __future__ import annotations

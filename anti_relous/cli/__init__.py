@@ -10,9 +10,10 @@ not pay for them at start-up.
 from __future__ import annotations
 
 # Importing the command modules registers their commands on the group.
+from anti_relous.admin.export import EXPORT_FIELDS
 from anti_relous.cli import evidence, running, steering, watching
 from anti_relous.cli.base import OUTBOX_STATES, REASONS, cli
-from anti_relous.cli.evidence import EXPORT_FIELDS, PROGRESS_THRESHOLD
+from anti_relous.cli.evidence import PROGRESS_THRESHOLD
 
 __all__ = [
     "EXPORT_FIELDS",

@@ -166,6 +166,23 @@ def moment_callback(ahead: bool) -> Any:
     return parse
 
 
+def period_or_exit(since: datetime | None, until: datetime | None) -> None:
+    """A ``--since``/``--until`` range that can hold messages; else a usage error (exit 2)."""
+    from anti_relous.cli.render import local_time
+    from anti_relous.clock import utc_now
+
+    if since is not None and since > utc_now():
+        raise usage_error(
+            f"--since: {local_time(since)} is in the future, so nothing matches; "
+            'give a past moment such as "24h" or "2026-11-01"'
+        )
+    if since is not None and until is not None and since >= until:
+        raise usage_error(
+            f"--since {local_time(since)} is not before --until {local_time(until)}: "
+            "swap them or widen the range"
+        )
+
+
 def number_or_exit(app: App, raw: str) -> str:
     """``raw`` in E.164, read in the line's region; a bad number is a usage error."""
     from anti_relous.numbers import normalise

@@ -11,6 +11,7 @@ from typing import IO, Any
 
 import click
 
+from anti_relous.admin.export import FORMATS, infer_format
 from anti_relous.cli.base import (
     App,
     CliError,
@@ -19,71 +20,56 @@ from anti_relous.cli.base import (
     echo_json,
     moment_callback,
     pass_app,
+    period_or_exit,
     sender_filter,
+    usage_error,
 )
-from anti_relous.untrusted import json_dumps
 
 #: Exports of more messages than this get a progress bar on stderr (when writing a file).
 PROGRESS_THRESHOLD = 1000
+#: Exports are evidence for a lawyer or the police: readable by the operators' group, no more.
+EXPORT_FILE_MODE = 0o640
 
-
-#: CSV columns, in order: every field of the export, lists joined by spaces.
-EXPORT_FIELDS = (
-    "id",
-    "received_at",
-    "kind",
-    "sender_raw",
-    "sender",
-    "sender_kind",
-    "sender_region",
-    "smsc_time",
-    "parts",
-    "parts_expected",
-    "text",
-    "text_sha256",
-    "purged_at",
-    "decision",
-    "replied",
-    "decision_detail",
-    "decided_at",
-    "pdus",
-    "pdu_sha256",
-    "decode_error",
-    "prev_hash",
-    "chain_hash",
+CSV_WARNING = (
+    "Warning: texts and senders are in this CSV exactly as received; a spreadsheet runs a "
+    "cell starting with = + - or @ as a formula. Import it as text (not by opening it), or "
+    "export with --safe-csv."
+)
+SAFE_CSV_NOTE = (
+    "Note: --safe-csv put a ' before every cell starting with = + - @, a tab or CR (senders "
+    "like +33612345678 included): keep a JSON export as the exact evidence."
 )
 
 
 @contextlib.contextmanager
-def _output(target: str, csv_mode: bool) -> Iterator[IO[str]]:
-    """stdout for ``-``; else a temporary file renamed over ``target`` once complete, so an
-    interrupted export never looks like a whole one."""
+def _output(target: str, fmt: str, force: bool) -> Iterator[IO[str]]:
+    """stdout for ``-``; else a file written under a random name and renamed over ``target``
+    once complete (``admin.files``): an interrupted export never looks like a whole one, and a
+    link planted in the directory is never followed."""
+    from anti_relous.admin.files import check_target, replacing
+
     if target == "-":
+        if fmt == "csv" and sys.stdout.isatty():
+            raise usage_error(
+                "a CSV export shows texts raw, and a texter's control characters would drive "
+                "this terminal: write it to a file (--output plainte.csv), pipe it, or use "
+                "--format json, which escapes them"
+            )
         yield sys.stdout
         return
     path = Path(target)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        handle = partial.open("w", encoding="utf-8", newline="" if csv_mode else None)
-    except OSError as error:
-        raise CliError(f"cannot write {path}: {error.strerror or error}") from None
-    try:
-        with handle:
-            yield handle
-        partial.replace(path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            partial.unlink()
+    check_target(path, force=force, example=f"export.{fmt}")
+    with replacing(path, mode=EXPORT_FILE_MODE, newline="" if fmt == "csv" else None) as handle:
+        yield handle
 
 
 @cli.command()
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["json", "csv"]),
-    default="json",
-    show_default=True,
-    help="json: one object per line (JSON Lines); csv: one row per message.",
+    type=click.Choice(FORMATS),
+    help="json: one object per line (JSON Lines); csv: one row per message "
+    "[default: csv for an --output ending in .csv, else json].",
 )
 @click.option("--output", "-o", default="-", show_default=True, metavar="FILE|-")
 @click.option(
@@ -91,53 +77,53 @@ def _output(target: str, csv_mode: bool) -> Iterator[IO[str]]:
 )
 @click.option("--until", metavar="TIME", callback=moment_callback(ahead=False), help="Same forms.")
 @click.option("--from", "sender", metavar="NUMBER", help="Only this sender.")
+@click.option(
+    "--safe-csv",
+    is_flag=True,
+    help="Put ' before CSV cells a spreadsheet would run as formulas (= + - @ tab CR).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
 @pass_app
 def export(
     app: App,
-    fmt: str,
+    fmt: str | None,
     output: str,
     since: datetime | None,
     until: datetime | None,
     sender: str | None,
+    safe_csv: bool,
+    force: bool,
 ) -> None:
     """Export messages as evidence: every field, raw PDUs, decisions and chain hashes.
 
-    Run `anti-relous verify` alongside: the chain hashes prove nothing was altered.
+    Run `anti-relous verify` alongside: the chain hashes prove nothing was altered. The file
+    is created 0640 and must not exist yet (--force replaces it). CSV keeps texts and senders
+    verbatim, formulas included: import it as text, or add --safe-csv.
 
     Examples:
 
     \b
-      anti-relous export --format csv --output plainte.csv --from 0612345678
-      anti-relous export --format json --since 2026-11-01 -o novembre.jsonl
+      anti-relous export --output plainte.csv --from 0612345678
+      anti-relous export --since 2026-11-01 -o novembre.jsonl
     """
-    import csv
+    from anti_relous.admin.export import write_records
 
+    fmt = fmt or infer_format(output)
+    if safe_csv and fmt != "csv":
+        raise usage_error("--safe-csv applies to CSV exports: add --format csv")
+    period_or_exit(since, until)
     store = app.store
     filters: dict[str, Any] = {"since": since, "until": until, "sender": sender_filter(app, sender)}
     total = store.reports.count_messages(**filters) if output != "-" else 0
-    count = 0
-    last_hash = None
-    with _output(output, fmt == "csv") as handle, _progress(total, "Exporting") as advance:
-        writer = csv.DictWriter(handle, EXPORT_FIELDS) if fmt == "csv" else None
-        if writer is not None:
-            writer.writeheader()
-        for record in store.evidence.export(**filters):
-            if writer is not None:
-                writer.writerow({key: _csv_value(record.get(key)) for key in EXPORT_FIELDS})
-            else:
-                handle.write(json_dumps(record) + "\n")
-            count += 1
-            last_hash = record["chain_hash"]
-            advance(1)
+    with _output(output, fmt, force) as handle, _progress(total, "Exporting") as advance:
+        count, last_hash = write_records(
+            store.evidence.export(**filters), handle, fmt, safe_csv=safe_csv, advance=advance
+        )
     if output != "-":
         head = f", last chain hash {last_hash}" if last_hash else ""
         echo(f"Exported {count} messages to {output}{head}", err=True)
-
-
-def _csv_value(value: object) -> object:
-    if isinstance(value, list):
-        return " ".join("" if v is None else str(v) for v in value)
-    return value
+    if fmt == "csv":
+        echo(SAFE_CSV_NOTE if safe_csv else CSV_WARNING, err=True)
 
 
 @contextlib.contextmanager
