@@ -276,6 +276,60 @@ def test_inbox_says_which_texts_are_gone_and_why(line):
     assert "[text erased after [storage] retention]" in output
 
 
+def test_inbox_since_lists_only_the_messages_received_since(busy_day):
+    since = (DAY + timedelta(hours=2, seconds=20)).isoformat()
+    rows = json.loads(busy_day.invoke("inbox", "--since", since, "--json").output)
+    assert [r["text"] for r in rows] == [f"spam {i}" for i in range(24, 19, -1)]
+
+
+def test_inbox_since_in_the_future_is_a_usage_error(line):
+    result = line.invoke("inbox", "--since", "2999-01-01")
+    assert result.exit_code == 2
+    assert "in the future" in result.stderr
+
+
+def test_inbox_id_shows_one_text_in_full_with_its_line_breaks(line):
+    long_text = "début " + "bla " * 40 + "\nfin\tici"
+    line.receive("+33612345678", text=long_text)
+    result = line.invoke("inbox", "--id", "1")
+    assert result.exit_code == 0
+    assert "Message 1, received" in result.output and "from +33612345678" in result.output
+    assert "  | début " + "bla " * 40 + "\n  | fin\\tici\n" in result.output
+
+
+def test_inbox_full_marks_each_line_of_a_text_so_none_passes_for_a_header(line):
+    line.receive("+33612345678", text="ok\nMessage 9, received hier, from +33600000000")
+    lines = line.invoke("inbox", "--full").output.splitlines()
+    assert [x for x in lines if x.startswith("Message ")] == [lines[0]]
+    assert "  | Message 9, received hier, from +33600000000" in lines
+
+
+def test_inbox_id_of_a_missing_message_exits_1(line):
+    result = line.invoke("inbox", "--id", "42")
+    assert result.exit_code == 1
+    assert "no message 42" in result.stderr
+
+
+def test_tables_print_ids_without_thousands_separators_and_counts_with():
+    from anti_relous.cli.render import table
+
+    assert table(["id", "messages"], [(1234, 5678)]).splitlines()[1].split() == ["1234", "5,678"]
+
+
+def test_tables_show_tabs_escaped_and_align_after_wide_characters():
+    from anti_relous.cli.render import table
+
+    rendered = table(["from", "text"], [("😡😡", "a\tb"), ("ab", "c")]).splitlines()
+    assert rendered[1] == "😡😡  a\\tb"
+    assert rendered[2] == "ab    c"
+
+
+def test_stats_since_after_until_is_a_usage_error(line):
+    result = line.invoke("stats", "--since", "2026-01-02", "--until", "2026-01-01")
+    assert result.exit_code == 2
+    assert "is not before --until" in result.stderr
+
+
 def test_outbox_filters_by_state(busy_day):
     with busy_day.store() as store:
         first = store.outbox.items()[-1]

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from anti_relous.admin.liveness import ModemInfo
     from anti_relous.admin.status import LineStatus, Stats
     from anti_relous.doctor.checks import Report
+    from anti_relous.store.reports import MessageRow
 
 #: Partial blocks, in eighths of a character cell, for bars finer than one character.
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -297,3 +298,25 @@ def doctor_text(report: Report) -> str:
 def doctor_json(report: Report) -> dict[str, Any]:
     """`doctor --json`: the findings in order, and how many are problems."""
     return {"findings": jsonable(report.findings), "problems": len(report.problems)}
+
+
+#: Each line of a text shown in full starts with this, so no line of it can pass for a header.
+TEXT_INDENT = "  | "
+
+
+def message_text(row: MessageRow, text: str) -> str:
+    """One inbound message in full (`inbox --id`, `inbox --full`): its fields, then its text
+    with its line breaks, every line of it marked as quoted."""
+    sender = row.sender or row.sender_raw or "-"
+    lines = [
+        f"Message {row.id}, received {local_time(row.received_at, seconds=True)}, "
+        f"from {visible(sender)}",
+    ]
+    if row.sender_raw is not None and row.sender_raw != sender:
+        lines.append(f"  sent as   {visible(row.sender_raw)}")
+    detail = f": {visible(row.detail)}" if row.detail else ""
+    lines.append(f"  decision  {row.reason or 'undecided'}{detail}")
+    lines.append(f"  reply     {row.reply_state or 'none'}")
+    lines.append(f"  parts     {row.parts} ({row.kind})")
+    lines += [TEXT_INDENT + line for line in visible(text, newline="\n").split("\n")]
+    return "\n".join(lines)

@@ -17,6 +17,7 @@ from anti_relous.cli.base import (
     echo_json,
     moment_callback,
     pass_app,
+    period_or_exit,
     sender_filter,
 )
 from anti_relous.clock import utc_now
@@ -82,6 +83,7 @@ def stats(app: App, since: datetime | None, until: datetime | None, as_json: boo
     from anti_relous.admin import status
     from anti_relous.cli import render
 
+    period_or_exit(since, until)
     report = status.stats(app.store, app.config, utc_now(), since, until)
     if as_json:
         echo_json(render.stats_json(report))
@@ -132,42 +134,73 @@ def blocks(app: App, include_expired: bool, as_json: bool) -> None:
 @click.option("--from", "sender", metavar="NUMBER", help="Only this sender.")
 @click.option("--last", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--reason", type=click.Choice(REASONS), help="Only messages decided so.")
+@click.option(
+    "--since",
+    metavar="TIME",
+    callback=moment_callback(ahead=False),
+    help="Only messages received since, e.g. 24h, 08:00, 2026-11-28.",
+)
+@click.option("--id", "message_id", type=click.IntRange(min=1), help="Show this message in full.")
+@click.option("--full", is_flag=True, help="Show each message in full, line breaks included.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array (full texts).")
 @pass_app
-def inbox(app: App, sender: str | None, last: int, reason: str | None, as_json: bool) -> None:
+def inbox(
+    app: App,
+    sender: str | None,
+    last: int,
+    reason: str | None,
+    since: datetime | None,
+    message_id: int | None,
+    full: bool,
+    as_json: bool,
+) -> None:
     """The latest inbound messages with their decision, newest first.
+
+    The table cuts long texts; --full (or --id N for one message) shows them whole.
 
     Examples:
 
     \b
       anti-relous inbox --last 50
-      anti-relous inbox --from 0612345678 --reason abuse_block
+      anti-relous inbox --from 0612345678 --reason abuse_block --since 24h
+      anti-relous inbox --id 1234
     """
-    rows = app.store.reports.messages(sender=sender_filter(app, sender), reason=reason, last=last)
+    from anti_relous.cli import render
+
+    period_or_exit(since, None)
+    if message_id is not None:
+        row = app.store.reports.message(message_id)
+        if row is None:
+            raise CliError(f"no message {message_id}: see `anti-relous inbox` for their ids")
+        rows = [row]
+    else:
+        rows = app.store.reports.messages(
+            sender=sender_filter(app, sender), reason=reason, since=since, last=last
+        )
     if as_json:
         echo_json(rows)
-        return
-    from anti_relous.cli.render import table
-
-    echo(
-        table(
-            ["id", "received", "from", "reason", "reply", "text"],
-            [
-                (
-                    row.id,
-                    row.received_at,
-                    row.sender or row.sender_raw,
-                    row.reason or "undecided",
-                    row.reply_state,
-                    _inbox_text(row),
-                )
-                for row in rows
-            ],
-            wrap_last=60,
+    elif not rows:
+        echo("No messages.")
+    elif full or message_id is not None:
+        echo("\n\n".join(render.message_text(row, _inbox_text(row)) for row in rows))
+    else:
+        echo(
+            render.table(
+                ["id", "received", "from", "reason", "reply", "text"],
+                [
+                    (
+                        row.id,
+                        row.received_at,
+                        row.sender or row.sender_raw,
+                        row.reason or "undecided",
+                        row.reply_state,
+                        _inbox_text(row),
+                    )
+                    for row in rows
+                ],
+                wrap_last=60,
+            )
         )
-        if rows
-        else "No messages."
-    )
 
 
 def _inbox_text(row: MessageRow) -> str:

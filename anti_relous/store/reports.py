@@ -210,14 +210,23 @@ class Reports:
         return rows[0] if rows else None
 
     def messages(
-        self, *, sender: str | None = None, reason: str | None = None, last: int = 20
+        self,
+        *,
+        sender: str | None = None,
+        reason: str | None = None,
+        since: datetime | None = None,
+        last: int = 20,
     ) -> list[MessageRow]:
-        """The ``last`` messages, newest first, optionally from one sender or with one reason.
+        """The ``last`` messages, newest first, optionally from one sender, with one reason,
+        received since a moment.
 
         ``reason`` is a reason code, or ``"undecided"`` for messages awaiting their decision.
         """
         clauses: list[str] = []
         params: list[object] = []
+        if since is not None:
+            clauses.append("m.received_at >= ?")
+            params.append(to_db(since))
         if sender is not None:
             clauses.append("m.sender = ?")
             params.append(sender)
