@@ -136,6 +136,12 @@ class Stats:
     hourly: list[HourRow]
 
 
+def cloud_cost(figures: Summary, price_per_sms: float) -> float:
+    """What a cloud SMS service would have charged for ``figures``' traffic: every inbound part
+    and every part sent, at ``price_per_sms``."""
+    return round(price_per_sms * (figures.inbound_parts + figures.parts_sent), 2)
+
+
 def stats(
     store: Store, config: Config, now: datetime, since: datetime | None, until: datetime | None
 ) -> Stats:
@@ -151,6 +157,6 @@ def stats(
         flood_mode=line.in_flood,
         cloud_price_per_sms=price,
         currency=config.cost.currency,
-        cloud_cost_avoided=round(price * (figures.inbound_parts + figures.parts_sent), 2),
+        cloud_cost_avoided=cloud_cost(figures, price),
         hourly=store.reports.hourly(since, until),
     )

@@ -31,7 +31,8 @@ from anti_relous.store.inbound import Inbound, IngestResult
 from anti_relous.store.line import BlockRow, Event, Line
 from anti_relous.store.migrations import LATEST_VERSION, migrate, schema_version
 from anti_relous.store.outbox import Outbox, OutboxItem
-from anti_relous.store.reports import Reports
+from anti_relous.store.pack import PackReads
+from anti_relous.store.reports import Reports, SenderMatch
 
 __all__ = [
     "BlockRow",
@@ -40,6 +41,7 @@ __all__ = [
     "IngestResult",
     "OutboxItem",
     "PlannedSms",
+    "SenderMatch",
     "Store",
     "StoreBusy",
     "StoreError",
@@ -55,7 +57,8 @@ class Store:
     """The database, grouped by what the line does with it.
 
     ``inbound`` (ingest, assembly), ``decisions`` (usage, recording), ``outbox`` (sending),
-    ``line`` (pause, blocks, events, daemon state), ``evidence`` (chain, purge, export).
+    ``line`` (pause, blocks, events, daemon state), ``evidence`` (chain, purge, export),
+    ``reports`` (figures and listings) and ``pack`` (the complaint pack's reads).
     """
 
     def __init__(self, db: Database):
@@ -67,6 +70,7 @@ class Store:
         self.line = Line(db)
         self.evidence = Evidence(db)
         self.reports = Reports(db)
+        self.pack = PackReads(db)
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> Store:

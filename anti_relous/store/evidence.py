@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from anti_relous.store.db import Database, from_db, to_db
+from anti_relous.store.reports import Senders, sender_match
 
 GENESIS_HASH = "0" * 64
 
@@ -198,9 +199,12 @@ class Evidence:
         *,
         since: datetime | None = None,
         until: datetime | None = None,
-        sender: str | None = None,
+        sender: Senders = None,
     ) -> Iterator[dict[str, object]]:
-        """One record per message with every field, its decision, its PDUs and its chain hashes."""
+        """One record per message with every field, its decision, its PDUs and its chain hashes.
+
+        ``sender`` keeps one sender (a string, as the store keys it) or a SenderMatch.
+        """
         clauses, params = [], []
         if since is not None:
             clauses.append("m.received_at >= ?")
@@ -208,9 +212,11 @@ class Evidence:
         if until is not None:
             clauses.append("m.received_at < ?")
             params.append(to_db(until))
-        if sender is not None:
-            clauses.append("m.sender = ?")
-            params.append(sender)
+        match = sender_match(sender)
+        if match is not None:
+            clause, values = match.clause("m.sender")
+            clauses.append(clause)
+            params.extend(values)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         query = (
             "SELECT m.id, m.received_at, m.kind, m.sender_raw, m.sender, m.sender_kind,"

@@ -11,12 +11,44 @@ time they were queued (an SMS counts against the caps from the moment it is queu
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from anti_relous.store.db import Database, from_db, to_db
 from anti_relous.store.outbox import month_key
+
+
+@dataclass(frozen=True)
+class SenderMatch:
+    """Which senders a query keeps: one sender exactly, or every number starting with a prefix.
+
+    ``target`` is the sender as the store keys it: E.164 for numbers, the text for names.
+    """
+
+    target: str
+    is_prefix: bool = False
+
+    def clause(self, column: str) -> tuple[str, list[str]]:
+        """SQL keeping the rows whose ``column`` matches, and its parameters."""
+        if self.is_prefix:
+            return f"substr({column}, 1, length(?)) = ?", [self.target, self.target]
+        return f"{column} = ?", [self.target]
+
+    def matches(self, sender: str | None) -> bool:
+        """The same test in Python."""
+        if sender is None:
+            return False
+        return sender.startswith(self.target) if self.is_prefix else sender == self.target
+
+
+#: A sender filter as callers give it: a sender exactly (str), a SenderMatch, or None for all.
+Senders = str | SenderMatch | None
+
+
+def sender_match(senders: Senders) -> SenderMatch | None:
+    """``senders`` as a SenderMatch (a plain string is one sender exactly)."""
+    return SenderMatch(senders) if isinstance(senders, str) else senders
 
 
 @dataclass(frozen=True)
@@ -79,9 +111,18 @@ class MessageRow:
     detail: str | None
     #: The state of its reply in the outbox, None when none was queued.
     reply_state: str | None
+    #: Its link in the evidence chain.
+    chain_hash: str
 
 
-def _range(column: str, since: datetime | None, until: datetime | None) -> tuple[str, list[str]]:
+def period_clause(
+    column: str,
+    since: datetime | None,
+    until: datetime | None,
+    senders: Senders = None,
+    sender_column: str = "sender",
+) -> tuple[str, list[str]]:
+    """SQL for "``column`` within [since, until) and ``sender_column`` among ``senders``"."""
     clauses, params = [], []
     if since is not None:
         clauses.append(f"{column} >= ?")
@@ -89,6 +130,11 @@ def _range(column: str, since: datetime | None, until: datetime | None) -> tuple
     if until is not None:
         clauses.append(f"{column} < ?")
         params.append(to_db(until))
+    match = sender_match(senders)
+    if match is not None:
+        clause, values = match.clause(sender_column)
+        clauses.append(clause)
+        params.extend(values)
     return " AND ".join(clauses) or "1", params
 
 
@@ -115,22 +161,31 @@ class Reports:
             ).fetchone()
         return Activity(inbound, int(queued), int(sent))
 
-    def summary(self, since: datetime | None = None, until: datetime | None = None) -> Summary:
-        """The figures of one range."""
-        messages_in, message_params = _range("received_at", since, until)
-        outbox_in, outbox_params = _range("created_at", since, until)
+    def summary(
+        self, since: datetime | None = None, until: datetime | None = None, senders: Senders = None
+    ) -> Summary:
+        """The figures of one range, of every sender or of ``senders`` only.
+
+        With ``senders``, replies and SMS sent count those to them, blocks those of them, and
+        loose parts those whose sender, as received, matches.
+        """
+        messages_in, message_params = period_clause("received_at", since, until, senders)
+        outbox_in, outbox_params = period_clause("created_at", since, until, senders, "recipient")
         with self._db.reading() as conn:
-            inbound, parts, senders = conn.execute(
+            inbound, parts, sender_count = conn.execute(
                 "SELECT count(*), coalesce(sum(parts), 0), count(DISTINCT sender)"
                 f" FROM messages WHERE {messages_in}",
                 message_params,
             ).fetchone()
             # Parts not (yet) in a message: status reports and halves of long SMS. The partial
             # index on message_id serves "IS NULL", so this never scans the history.
+            loose_in, loose_params = period_clause(
+                "received_at", since, until, senders, "sender_raw"
+            )
             loose = _scalar(
                 conn,
-                f"SELECT count(*) FROM inbound_parts WHERE message_id IS NULL AND {messages_in}",
-                message_params,
+                f"SELECT count(*) FROM inbound_parts WHERE message_id IS NULL AND {loose_in}",
+                loose_params,
             )
             by_state = {
                 (kind, state): (count, part_count)
@@ -140,7 +195,9 @@ class Reports:
                     outbox_params,
                 )
             }
-            decided_in, decided_params = _range("m.received_at", since, until)
+            decided_in, decided_params = period_clause(
+                "m.received_at", since, until, senders, "m.sender"
+            )
             decisions = dict(
                 conn.execute(
                     "SELECT d.reason, count(*) FROM messages m"
@@ -149,7 +206,7 @@ class Reports:
                     decided_params,
                 ).fetchall()
             )
-            blocks_in, block_params = _range("created_at", since, until)
+            blocks_in, block_params = period_clause("created_at", since, until, senders, "target")
             blocked, auto_blocked = conn.execute(
                 "SELECT count(DISTINCT target), count(DISTINCT CASE WHEN automatic THEN target END)"
                 f" FROM blocks WHERE is_prefix = 0 AND {blocks_in}",
@@ -163,7 +220,7 @@ class Reports:
         return Summary(
             inbound_messages=int(inbound),
             inbound_parts=int(parts) + loose,
-            senders=int(senders),
+            senders=int(sender_count),
             replies_sent=replies("sent"),
             replies_failed=replies("failed"),
             replies_unknown=replies("unknown"),
@@ -177,8 +234,8 @@ class Reports:
 
     def hourly(self, since: datetime | None = None, until: datetime | None = None) -> list[HourRow]:
         """Inbound messages and queued replies per UTC hour, oldest first; idle hours omitted."""
-        messages_in, message_params = _range("received_at", since, until)
-        outbox_in, outbox_params = _range("created_at", since, until)
+        messages_in, message_params = period_clause("received_at", since, until)
+        outbox_in, outbox_params = period_clause("created_at", since, until)
         # The stored times are fixed-width UTC text: the first 13 characters name the hour.
         with self._db.reading() as conn:
             inbound = dict(
@@ -238,15 +295,26 @@ class Reports:
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         return self._message_rows(where, params, last)
 
-    def _message_rows(self, where: str, params: list[object], limit: int) -> list[MessageRow]:
+    def period_messages(
+        self, since: datetime | None, until: datetime | None, senders: Senders = None
+    ) -> list[MessageRow]:
+        """Every message of a range (of ``senders`` only, if given), in chain order."""
+        where, params = period_clause("m.received_at", since, until, senders, "m.sender")
+        return self._message_rows(f"WHERE {where}", params, None)
+
+    def _message_rows(
+        self, where: str, params: Sequence[object], limit: int | None
+    ) -> list[MessageRow]:
+        """``limit`` rows newest first, or with None every row oldest first."""
+        order = "ORDER BY m.id DESC LIMIT ?" if limit is not None else "ORDER BY m.id"
         with self._db.reading() as conn:
             rows = conn.execute(
                 "SELECT m.id, m.received_at, m.kind, m.sender, m.sender_raw, m.parts, m.text,"
-                " d.reason, d.detail, o.state FROM messages m"
+                " d.reason, d.detail, o.state, m.chain_hash FROM messages m"
                 " LEFT JOIN decisions d ON d.message_id = m.id"
                 " LEFT JOIN outbox o ON o.message_id = m.id AND o.kind = 'reply'"
-                f" {where} ORDER BY m.id DESC LIMIT ?",
-                (*params, limit),
+                f" {where} {order}",
+                (*params, limit) if limit is not None else params,
             ).fetchall()
         return [
             MessageRow(
@@ -260,6 +328,7 @@ class Reports:
                 reason=row[7],
                 detail=row[8],
                 reply_state=row[9],
+                chain_hash=row[10],
             )
             for row in rows
         ]
@@ -278,12 +347,9 @@ class Reports:
         *,
         since: datetime | None = None,
         until: datetime | None = None,
-        sender: str | None = None,
+        sender: Senders = None,
     ) -> int:
         """How many messages an export of the same filters yields (for its progress bar)."""
-        where, params = _range("received_at", since, until)
-        if sender is not None:
-            where += " AND sender = ?"
-            params.append(sender)
+        where, params = period_clause("received_at", since, until, sender)
         with self._db.reading() as conn:
             return _scalar(conn, f"SELECT count(*) FROM messages WHERE {where}", params)
