@@ -22,8 +22,15 @@ $(VENV)/.installed-dev: setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
 	touch $@
 
-demo: $(VENV)/.installed
-	$(BIN)/anti-relous demo
+$(VENV)/.installed-report: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[report]'
+	touch $@
+
+# The demo ends with the complaint pack of the flood it played, in demo-report/ (replaced on
+# each run): the report extra (Jinja2, matplotlib) comes with it.
+demo: $(VENV)/.installed-report
+	rm -rf demo-report
+	$(BIN)/anti-relous demo --report demo-report
 
 # The suite mostly waits on ptys, subprocesses and timers: four workers on two cores take it
 # from about 4 minutes to under 1.5. PYTEST_ARGS adds options (e.g. PYTEST_ARGS="-n0 -x").

@@ -172,6 +172,14 @@ def _regions(value: Any) -> tuple[str, ...]:
     return tuple(regions)
 
 
+def _name_list(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError('expected a list of names in quotes such as ["Camille Martin"]')
+    if not all(item.strip() for item in value):
+        raise ValueError("a name must not be empty")
+    return tuple(item.strip() for item in value)
+
+
 def _phone_list(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ValueError('expected a list of numbers in quotes such as ["+33612345678"]')
@@ -272,6 +280,17 @@ class CostConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """What the complaint pack (``anti-relous report``) flags for a human eye first."""
+
+    #: The operator's flag list (a TOML file like anti_relous/report/flags.toml); "" for the
+    #: built-in one. A relative path is read from the configuration's directory.
+    flags: str = _opt("", _text)
+    #: Names of the line's founders: a message naming one is flagged as personal data.
+    founders: tuple[str, ...] = _opt((), _name_list)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration; ``Config()`` is the documented defaults."""
 
@@ -284,6 +303,7 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     log: LogConfig = field(default_factory=LogConfig)
     cost: CostConfig = field(default_factory=CostConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     #: The file this was read from, None for built-in defaults.
     source: Path | None = field(default=None, compare=False)
 
@@ -298,6 +318,7 @@ _SECTION_TYPES: dict[str, type] = {
     "storage": StorageConfig,
     "log": LogConfig,
     "cost": CostConfig,
+    "report": ReportConfig,
 }
 
 
@@ -330,7 +351,15 @@ def load_config(path: Path) -> Config:
     if not database.is_absolute():
         # The service runs from /, so a relative database path means "next to the config".
         database = path.resolve().parent / database
-    return replace(config, storage=replace(config.storage, database=database), source=path)
+    flags = config.report.flags
+    if flags and not Path(flags).is_absolute():
+        flags = str(path.resolve().parent / flags)
+    return replace(
+        config,
+        storage=replace(config.storage, database=database),
+        report=replace(config.report, flags=flags),
+        source=path,
+    )
 
 
 def parse_config(text: str, source: str = "<config>") -> Config:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import shutil
 import subprocess
@@ -19,11 +20,17 @@ FLOOD, BOTS, OTHERS = 300, 10, 8
 
 
 @pytest.fixture(scope="module")
-def played():
-    """Run `anti-relous demo --keep` once; yields its output and its kept database."""
+def report_dir(tmp_path_factory):
+    """Where the demo writes its complaint pack."""
+    return tmp_path_factory.mktemp("demo") / "demo-report"
+
+
+@pytest.fixture(scope="module")
+def played(report_dir):
+    """Run `anti-relous demo --keep --report DIR` once; yields its output and its kept database."""
     result = subprocess.run(
         [sys.executable, "-m", "anti_relous", "demo", "--messages", str(FLOOD),
-         "--bots", str(BOTS), "--keep"],
+         "--bots", str(BOTS), "--keep", "--report", str(report_dir)],
         capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
@@ -84,3 +91,15 @@ def test_the_evidence_chain_verifies(played):
     output, store = played
     assert row(output, "evidence chain") == f"OK, {FLOOD + OTHERS} messages"
     assert store.evidence.verify().ok
+
+
+def test_the_demo_ends_by_pointing_at_the_complaint_pack_of_its_flood(played, report_dir):
+    output, store = played
+    assert output.rstrip().splitlines()[-1] == (
+        f"The complaint pack of this flood: {report_dir / 'report.html'} (open it in a browser)"
+    )
+    assert "$ anti-relous report --output" in output
+    with (report_dir / "messages.csv").open(encoding="utf-8", newline="") as handle:
+        assert sum(1 for _ in csv.DictReader(handle)) == store.reports.summary().inbound_messages
+    numbers = set((report_dir / "numbers-33700.txt").read_text().split())
+    assert numbers == {b.target for b in store.line.blocks(datetime.now(UTC)) if b.automatic}

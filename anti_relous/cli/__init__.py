@@ -11,7 +11,7 @@ from __future__ import annotations
 
 # Importing the command modules registers their commands on the group.
 from anti_relous.admin.export import EXPORT_FIELDS
-from anti_relous.cli import evidence, running, steering, watching
+from anti_relous.cli import evidence, report, running, steering, watching
 from anti_relous.cli.base import OUTBOX_STATES, REASONS, cli
 from anti_relous.cli.evidence import PROGRESS_THRESHOLD
 
@@ -23,6 +23,7 @@ __all__ = [
     "cli",
     "evidence",
     "main",
+    "report",
     "running",
     "steering",
     "watching",

@@ -37,22 +37,35 @@ def run(app: App) -> None:
 @click.option("--messages", "flood_size", default=2000, show_default=True, help="SMS in the flood.")
 @click.option("--bots", default=50, show_default=True, help="Numbers the flood comes from.")
 @click.option("--keep", is_flag=True, help="Keep the demo's config, database and logs.")
-def demo(flood_size: int, bots: int, keep: bool) -> None:
+@click.option(
+    "--report",
+    metavar="DIR",
+    type=click.Path(path_type=Path),
+    help="Write the complaint pack of the flood to this new folder (needs the report extra).",
+)
+def demo(flood_size: int, bots: int, keep: bool, report: Path | None) -> None:
     """Play a bot flood against the real daemon and a simulated dongle (under a minute).
 
     Genuine texters get one reply each; a flood of 2,000 SMS from 50 numbers is recorded but
-    trips the breakers; a pause and a resume follow. Ends with a summary table.
+    trips the breakers; a pause and a resume follow. Ends with a summary table, and with
+    --report the complaint pack (`anti-relous report`) of the flood.
 
-    Example:
+    Examples:
 
     \b
       anti-relous demo
+      anti-relous demo --report demo-report
     """
     from anti_relous.simulator import demo as scenario
 
     # Its live progress line is rewritten with CR, and every text it shows is its own.
     scenario.main(
-        flood_size=flood_size, bots=bots, echo=click.echo, live=sys.stdout.isatty(), keep=keep
+        flood_size=flood_size,
+        bots=bots,
+        echo=click.echo,
+        live=sys.stdout.isatty(),
+        keep=keep,
+        report=report.absolute() if report else None,
     )
 
 

@@ -96,9 +96,18 @@ Echo = Callable[[str], None]
 
 
 def main(
-    *, flood_size: int = 2000, bots: int = 50, echo: Echo, live: bool = False, keep: bool = False
+    *,
+    flood_size: int = 2000,
+    bots: int = 50,
+    echo: Echo,
+    live: bool = False,
+    keep: bool = False,
+    report: Path | None = None,
 ) -> Outcome:
-    """Run the scenario, printing as it goes (``live``: one updating progress line)."""
+    """Run the scenario, printing as it goes (``live``: one updating progress line).
+
+    ``report``: a new folder where `anti-relous report` writes the complaint pack of the flood.
+    """
     started = time.monotonic()
     root = Path(tempfile.mkdtemp(prefix="anti-relous-demo-"))
     place = SimulateDir(root)
@@ -106,11 +115,18 @@ def main(
         with _line(place) as (simulator, store, daemon):
             scenario = Scenario(simulator, store, daemon, place, echo, live)
             outcome = scenario.play(flood_size, bots, started)
+            if report is not None:
+                scenario.complaint_pack(report)
         echo("")
         echo(summary_table(outcome))
         if keep:
             echo("")
             echo(f"Kept in {root}: look with `anti-relous --config {place.config} stats`")
+        if report is not None:
+            echo("")
+            echo(
+                f"The complaint pack of this flood: {report / 'report.html'} (open it in a browser)"
+            )
         return outcome
     finally:
         if not keep:
@@ -237,6 +253,12 @@ class Scenario:
         self._wait("the message is decided", lambda: self._decided() >= self.sent_texts)
         reasons = [row.reason for row in self.store.reports.messages(last=2)]
         self.echo(f"   while paused: {reasons[1]}; after resume: {reasons[0]}")
+
+    def complaint_pack(self, folder: Path) -> None:
+        """What the operator would bring to the police: `anti-relous report` of the flood."""
+        self.echo("")
+        self.echo("4. The operator makes the complaint pack of the flood.")
+        self._cli("report", "--output", str(folder))
 
     # --- helpers ----------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ class PackReads:
                 f"SELECT created_at FROM outbox WHERE kind = 'reply' AND {where} ORDER BY id",
                 params,
             ).fetchall()
-        return [from_db(row[0]) for row in rows]  # type: ignore[misc]
+        return [from_db(row[0]) for row in rows]
 
     def auto_blocked(
         self, since: datetime | None, until: datetime | None, senders: Senders = None
@@ -68,4 +68,4 @@ class PackReads:
                     (to_db(since),),
                 ).fetchall()
                 rows = before + rows
-        return [Event(from_db(r[0]), r[1], r[2]) for r in rows]  # type: ignore[arg-type]
+        return [Event(from_db(r[0]), r[1], r[2]) for r in rows]

@@ -1,0 +1,68 @@
+"""The campaigns of a report: near-identical texts that several numbers sent.
+
+``campaigns_of`` is the one place the report gets campaigns from. Today it clusters the period's
+texts with the policy's own rule (``policy.campaigns.cluster``, leader clustering with
+RapidFuzz); once the line records a campaign with each message as it arrives, it reads those
+instead and nothing else in the report changes. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from anti_relous.policy import campaigns
+from anti_relous.store.reports import MessageRow
+
+#: A group of near-identical texts is a campaign when this many distinct senders sent it:
+#: two people writing the same words is a coincidence, three is a pattern.
+MIN_SENDERS = 3
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """Near-identical texts from several senders."""
+
+    #: 1 for the largest, then by size.
+    number: int
+    message_ids: tuple[int, ...]
+    #: Distinct senders, in the order they joined.
+    senders: tuple[str, ...]
+    first: datetime
+    last: datetime
+    #: The text that founded the campaign.
+    representative: str
+    #: Identical short texts ("Salut ça va ?"): many real people write them too, so a short
+    #: campaign alone does not make its senders attackers (see ``attack_numbers``).
+    short: bool
+
+
+def sender_of(message: MessageRow) -> str | None:
+    """The sender as the report names it: E.164 for numbers, else as received."""
+    return message.sender or message.sender_raw
+
+
+def campaigns_of(messages: Sequence[MessageRow]) -> list[Campaign]:
+    """The campaigns among ``messages`` (in chain order), largest first."""
+    texted = [m for m in messages if m.text]
+    found = []
+    for cluster in campaigns.cluster(m.text or "" for m in texted):
+        members = [texted[i] for i in cluster.members]
+        senders = tuple(dict.fromkeys(s for s in map(sender_of, members) if s is not None))
+        if len(senders) < MIN_SENDERS:
+            continue
+        representative = texted[cluster.leader].text or ""
+        found.append((members, senders, representative))
+    return [
+        Campaign(
+            number=number,
+            message_ids=tuple(m.id for m in members),
+            senders=senders,
+            first=members[0].received_at,
+            last=members[-1].received_at,
+            representative=representative,
+            short=campaigns.is_short(campaigns.normalise(representative)),
+        )
+        for number, (members, senders, representative) in enumerate(found, start=1)
+    ]
