@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import Line
+from conftest import require_tool
 from report_helpers import BIDI, GREETING, ONERROR, SCRIPT, START, THREAT, demo_like_flood, play
 
 from anti_relous.report.texts import LABELS, PERIOD_KINDS, REASONS
@@ -379,3 +381,48 @@ def test_a_period_without_messages_still_makes_a_pack(flood, tmp_path):
 def test_both_languages_have_the_same_words():
     for table in (LABELS, REASONS, PERIOD_KINDS):
         assert table["fr"].keys() == table["en"].keys()
+
+
+# --- --sign ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def gnupg(tmp_path):
+    """A throwaway OpenPGP key, no passphrase, in a GNUPGHOME of its own (agent stopped after)."""
+    gpg = require_tool("gpg")
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    env = {**os.environ, "GNUPGHOME": str(home)}
+    subprocess.run(
+        [gpg, "--batch", "--passphrase", "", "--quick-gen-key", "Ligne <ligne@example.org>",
+         "ed25519", "sign", "never"],
+        env=env, capture_output=True, check=True,
+    )  # fmt: skip
+    yield gpg, env
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, capture_output=True, check=False)
+
+
+def test_sign_adds_an_openpgp_signature_of_sha256sums_that_gpg_verifies(flood, tmp_path, gnupg):
+    gpg, env = gnupg
+    target = tmp_path / "signed"
+    result = flood.invoke("report", "--sign", "ligne@example.org", "--output", str(target),
+                          env={"GNUPGHOME": env["GNUPGHOME"]})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in target.iterdir()} == {*PACK_FILES, "SHA256SUMS.asc"}
+    verify = [gpg, "--verify", "SHA256SUMS.asc", "SHA256SUMS"]
+    assert subprocess.run(verify, cwd=target, env=env, capture_output=True).returncode == 0
+    assert "SHA256SUMS.asc" in page_of(target).text("method")
+    with (target / "SHA256SUMS").open("a") as sums:
+        sums.write("0" * 64 + "  extra.txt\n")
+    assert subprocess.run(verify, cwd=target, env=env, capture_output=True).returncode == 1
+
+
+def test_sign_with_an_unknown_key_fails_and_leaves_no_folder(flood, tmp_path, gnupg):
+    _, env = gnupg
+    target = tmp_path / "signed"
+    result = flood.invoke("report", "--sign", "nobody@example.org", "--output", str(target),
+                          env={"GNUPGHOME": env["GNUPGHOME"]})  # fmt: skip
+    assert result.exit_code == 1
+    assert "gpg could not sign with the key 'nobody@example.org'" in result.output
+    assert not target.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["gnupg"]

@@ -57,6 +57,12 @@ def _senders(app: App, raw: str | None) -> SenderMatch | None:
     type=click.Path(path_type=Path),
     help="A new folder (or an empty one) for the pack.",
 )
+@click.option(
+    "--sign",
+    "key",
+    metavar="KEY",
+    help="Also sign SHA256SUMS with this OpenPGP key (gpg): SHA256SUMS.asc.",
+)
 @pass_app
 def report(
     app: App,
@@ -65,6 +71,7 @@ def report(
     sender: str | None,
     lang: str,
     output: Path,
+    key: str | None,
 ) -> None:
     """Write the complaint pack of a period: report.html, messages, numbers for 33700, SHA256SUMS.
 
@@ -72,6 +79,7 @@ def report(
     (threats, personal data, insults), senders by volume, campaigns, the full log and how to
     check the evidence chain; it opens and prints from any browser. messages.csv and
     messages.jsonl are the same rows as `export`. Without --since, from the first message.
+    --sign adds an OpenPGP signature of SHA256SUMS by your key (never needed).
 
     Examples:
 
@@ -85,6 +93,7 @@ def report(
     from anti_relous.clock import utc_now
     from anti_relous.report import html, model, pack
     from anti_relous.report.flags import load_flag_list
+    from anti_relous.report.signature import sign
 
     pack.check_target(output)
     config, store = app.config, app.store
@@ -98,7 +107,9 @@ def report(
     names = pack.write_pack(
         output,
         {
-            "report.html": lambda path: path.write_text(html.render(made, lang), encoding="utf-8"),
+            "report.html": lambda path: path.write_text(
+                html.render(made, lang, signed_by=key), encoding="utf-8"
+            ),
             "messages.csv": pack.messages_writer(store, "csv", filters),
             "messages.jsonl": pack.messages_writer(store, "json", filters),
             "numbers-33700.txt": lambda path: path.write_text(
@@ -106,6 +117,7 @@ def report(
             ),
             "check_chain.py": lambda path: path.write_text(html.check_script(), encoding="utf-8"),
         },
+        signed=(lambda sums, signature: sign(sums, signature, key)) if key else None,
     )
     chain = "chain OK" if made.chain.ok else f"CHAIN BROKEN at message {made.chain.broken_id}"
     click.echo(
@@ -113,3 +125,5 @@ def report(
         f"flagged, {len(made.campaigns)} campaigns, {chain})"
     )
     click.echo(f"  with {', '.join(names[1:])}; check with `sha256sum -c SHA256SUMS` in {output}")
+    if key:
+        click.echo("  signed: check with `gpg --verify SHA256SUMS.asc SHA256SUMS`")

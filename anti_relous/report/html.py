@@ -92,8 +92,9 @@ def utc_offset(moment: datetime, tz: tzinfo | None) -> str:
     return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def render(report: Report, lang: str) -> str:
-    """The whole page, in ``lang`` (``fr`` or ``en``)."""
+def render(report: Report, lang: str, signed_by: str | None = None) -> str:
+    """The whole page, in ``lang`` (``fr`` or ``en``); ``signed_by``: the OpenPGP key that
+    signs the pack's SHA256SUMS, if any."""
     labels = LABELS[lang]
     svg = None
     step = ""
@@ -133,6 +134,7 @@ def render(report: Report, lang: str) -> str:
         min_senders=MIN_SENDERS,
         zone=utc_offset(report.generated_at, report.tz),
         check_script=check_script(),
+        signed_by=signed_by,
     )
 
 

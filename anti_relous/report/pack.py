@@ -67,10 +67,15 @@ def sums_text(directory: Path, names: Sequence[str]) -> str:
     return "".join(lines)
 
 
-def write_pack(directory: Path, writers: Mapping[str, Writer]) -> list[str]:
-    """Write each file of ``writers`` (name -> writer), then SHA256SUMS, into a new ``directory``.
+def write_pack(
+    directory: Path,
+    writers: Mapping[str, Writer],
+    signed: Callable[[Path, Path], None] | None = None,
+) -> list[str]:
+    """Write each file of ``writers`` (name -> writer), then SHA256SUMS, into a new ``directory``;
+    with ``signed``, also its signature (``signed(sums, signature)`` writes SHA256SUMS.asc).
 
-    Returns the names written, SHA256SUMS last.
+    Returns the names written, in that order.
     """
     check_target(directory)
     try:
@@ -81,6 +86,8 @@ def write_pack(directory: Path, writers: Mapping[str, Writer]) -> list[str]:
         for name, write in writers.items():
             write(staging / name)
         (staging / SUMS).write_text(sums_text(staging, list(writers)), encoding="utf-8")
+        if signed is not None:
+            signed(staging / SUMS, staging / f"{SUMS}.asc")
         with contextlib.suppress(FileNotFoundError):
             directory.rmdir()  # an empty folder made for the pack is fine
         os.rename(staging, directory)  # noqa: PTH104 (fails rather than merge into a folder)
@@ -88,4 +95,4 @@ def write_pack(directory: Path, writers: Mapping[str, Writer]) -> list[str]:
         raise ReportError(f"cannot write the pack to {directory}: {error.strerror}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return [*writers, SUMS]
+    return [*writers, SUMS, *([f"{SUMS}.asc"] if signed is not None else [])]
