@@ -43,17 +43,27 @@ def sender_of(message: MessageRow) -> str | None:
     return message.sender or message.sender_raw
 
 
+def _chain_order(message: MessageRow) -> int:
+    return message.id
+
+
 def campaigns_of(messages: Sequence[MessageRow]) -> list[Campaign]:
     """The campaigns among ``messages`` (in chain order), largest first."""
-    texted = [m for m in messages if m.text]
+    # Each distinct text is clustered once: identical texts always land in the campaign of
+    # their first occurrence, and a flood repeats its texts (20,000 SMS, about 3,000 texts).
+    by_text: dict[str, list[MessageRow]] = {}
+    for message in messages:
+        if message.text:
+            by_text.setdefault(message.text, []).append(message)
+    texts = list(by_text)
     found = []
-    for cluster in campaigns.cluster(m.text or "" for m in texted):
-        members = [texted[i] for i in cluster.members]
+    for cluster in campaigns.cluster(texts):
+        members = sorted((m for i in cluster.members for m in by_text[texts[i]]), key=_chain_order)
         senders = tuple(dict.fromkeys(s for s in map(sender_of, members) if s is not None))
         if len(senders) < MIN_SENDERS:
             continue
-        representative = texted[cluster.leader].text or ""
-        found.append((members, senders, representative))
+        found.append((members, senders, texts[cluster.leader]))
+    found.sort(key=lambda item: (-len(item[0]), item[0][0].id))
     return [
         Campaign(
             number=number,

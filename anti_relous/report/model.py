@@ -185,7 +185,12 @@ def build(
     messages = store.reports.period_messages(since, until, senders)
     found = campaigns_of(messages)
     campaign_of = {mid: c.number for c in found for mid in c.message_ids}
-    entries = tuple(Entry(m, campaign_of.get(m.id), flags_of(m.text, flag_list)) for m in messages)
+    flagged_texts: dict[str, tuple[Flag, ...]] = {}  # a flood repeats its texts
+    for text in {m.text for m in messages if m.text}:
+        flagged_texts[text] = flags_of(text, flag_list)
+    entries = tuple(
+        Entry(m, campaign_of.get(m.id), flagged_texts.get(m.text or "", ())) for m in messages
+    )
     auto_blocked = store.pack.auto_blocked(since, until, senders)
     ranked = rank_senders(entries, auto_blocked)
     figures = store.reports.summary(since, until, senders)
