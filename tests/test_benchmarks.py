@@ -58,3 +58,17 @@ def test_flood_benchmark_runs_quick_and_reports_every_figure(tmp_path):
     assert report["runs"][2]["line"]["share_of_line_bound"] is not None
     for label in ("CPU ms / inbound message", "genuine answered / texters", "audit:"):
         assert label in done.stdout
+
+
+def test_report_benchmark_runs_quick_and_reports_every_figure(tmp_path):
+    output = tmp_path / "report.json"
+    done = run_benchmark("report", "--quick", "--output", str(output))
+    assert done.returncode == 0, done.stderr
+    report = json.loads(output.read_text())
+    assert [line["line"] for line in report["lines"]] == ["demo", "flood"]
+    for line in report["lines"]:
+        assert {"messages", "fill_s", "report_s_median", "report_s_runs"} <= line.keys()
+        assert line["breakdown_s"]["messages"] == line["messages"]
+        assert {"html and chart", "messages.csv", "SHA256SUMS"} <= line["breakdown_s"].keys()
+    for label in ("report s (median)", "breakdown, flood:", "goal: under 60 s"):
+        assert label in done.stdout
