@@ -19,7 +19,7 @@ from anti_relous.policy import Rules
 from anti_relous.service import Texts, decide_pending
 from anti_relous.store import Store
 
-START = datetime(2026, 11, 28, 19, 0, tzinfo=UTC)
+START = datetime(2025, 11, 28, 19, 0, tzinfo=UTC)
 #: Texts a report must flag, and one it must not.
 THREAT = "je sais où tu habites, fais gaffe"
 GREETING = "Salut ça va ?"

@@ -373,9 +373,17 @@ def test_the_report_is_in_english_with_lang_en(flood, tmp_path):
 
 
 def test_a_period_without_messages_still_makes_a_pack(flood, tmp_path):
-    target = make(flood, tmp_path / "pack", "--since", "2027-01-01", "--until", "2027-01-02")
+    target = make(flood, tmp_path / "pack", "--since", "2025-01-01", "--until", "2025-01-02")
     assert number(page_of(target).figures["inbound_messages"]) == 0
     assert (target / "messages.csv").read_text().count("\n") == 1  # the header
+
+
+def test_a_period_that_cannot_hold_messages_is_a_usage_error(flood, tmp_path):
+    result = flood.invoke("report", "--since", "2025-01-02", "--until", "2025-01-01",
+                          "--output", str(tmp_path / "p"))  # fmt: skip
+    assert result.exit_code == 2
+    assert "is not before --until" in result.output
+    assert not (tmp_path / "p").exists()
 
 
 def test_both_languages_have_the_same_words():

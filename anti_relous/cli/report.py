@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from anti_relous.cli.base import App, cli, moment_callback, pass_app, sender_filter, usage_error
+from anti_relous.cli.base import (
+    App,
+    cli,
+    echo,
+    moment_callback,
+    pass_app,
+    period_or_exit,
+    sender_filter,
+    usage_error,
+)
 
 if TYPE_CHECKING:
     from anti_relous.store import SenderMatch
@@ -95,6 +104,7 @@ def report(
     from anti_relous.report.flags import load_flag_list
     from anti_relous.report.signature import sign
 
+    period_or_exit(since, until)
     pack.check_target(output)
     config, store = app.config, app.store
     senders = _senders(app, sender)
@@ -120,10 +130,10 @@ def report(
         signed=(lambda sums, signature: sign(sums, signature, key)) if key else None,
     )
     chain = "chain OK" if made.chain.ok else f"CHAIN BROKEN at message {made.chain.broken_id}"
-    click.echo(
+    echo(
         f"Wrote {output}/report.html ({len(made.entries)} messages, {len(made.flagged)} "
         f"flagged, {len(made.campaigns)} campaigns, {chain})"
     )
-    click.echo(f"  with {', '.join(names[1:])}; check with `sha256sum -c SHA256SUMS` in {output}")
+    echo(f"  with {', '.join(names[1:])}; check with `sha256sum -c SHA256SUMS` in {output}")
     if key:
-        click.echo("  signed: check with `gpg --verify SHA256SUMS.asc SHA256SUMS`")
+        echo("  signed: check with `gpg --verify SHA256SUMS.asc SHA256SUMS`")
