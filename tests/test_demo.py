@@ -103,3 +103,10 @@ def test_the_demo_ends_by_pointing_at_the_complaint_pack_of_its_flood(played, re
         assert sum(1 for _ in csv.DictReader(handle)) == store.reports.summary().inbound_messages
     numbers = set((report_dir / "numbers-33700.txt").read_text().split())
     assert numbers == {b.target for b in store.line.blocks(datetime.now(UTC)) if b.automatic}
+
+
+def test_the_demo_pack_flags_the_texter_who_turned_threatening(played, report_dir):
+    html = (report_dir / "report.html").read_text(encoding="utf-8")
+    flagged = html.split('id="flagged"')[1].split("</section>")[0]
+    assert "je sais où tu habites, réponds" in flagged
+    assert "Salut, tu te souviens de moi ?" not in flagged

@@ -42,6 +42,8 @@ GENUINE = [
     ("+33634567890", "Bonsoir mademoiselle, vous êtes libre ce week-end ?"),
     ("+33645678901", "Pourquoi tu réponds pas"),
 ]
+#: The one who insists turns threatening: the complaint pack flags it for a human eye first.
+INSISTS = (GENUINE[1][0], "je sais où tu habites, réponds")
 DURING_FLOOD = ("+33656789012", "Salut, tu te souviens de moi ?")
 WHILE_PAUSED = ("+33667890123", "Allô ?")
 AFTER_RESUME = ("+33678901234", "Coucou, c'était sympa ce soir")
@@ -202,10 +204,10 @@ class Scenario:
     # --- steps ------------------------------------------------------------------------------
 
     def genuine_texters(self) -> None:
-        """A few people text the number they were given; one insists."""
+        """A few people text the number they were given; one insists, then threatens."""
         self.echo("")
         self.echo("1. Four people text the number; one of them insists.")
-        for sender, text in [*GENUINE, GENUINE[1]]:
+        for sender, text in [*GENUINE, INSISTS]:
             self._text(sender, text)
         self._wait("their messages are decided", lambda: self._decided() >= self.sent_texts)
         self._wait("the replies leave the dongle", lambda: self._summary().replies_sent >= 4)
