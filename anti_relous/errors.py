@@ -9,3 +9,11 @@ class AntiRelousError(Exception):
 
     #: Process exit code when this error ends a command: 1 operational, 2 usage/config.
     exit_code = 1
+
+
+#: How an operator gets the rights the service's files give its group. A new group reaches only
+#: the processes of a new login, hence the second half.
+JOIN_SERVICE_GROUP = (
+    "join the 'anti-relous' group (sudo usermod -aG anti-relous $USER), then log out and in "
+    "again, or run `newgrp anti-relous` in this shell"
+)

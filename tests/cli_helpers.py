@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner, Result
+from conftest import require_tool
 from store_helpers import part
 
 from anti_relous.cli import cli
@@ -30,6 +34,7 @@ class Line:
         self.db_path = self.place.database
         self.config_path.write_text(config_text(self.place, overrides))
         self.config = load_config(self.config_path)
+        self.db_path = self.config.storage.database
         Store.open(self.db_path).close()
 
     def invoke(self, *args: str, env: Mapping[str, str] | None = None) -> Result:
@@ -61,3 +66,19 @@ class Line:
                 "daemon",
                 {"pid": pid, "started_at": now.isoformat(), "state": state, "status": "polling"},
             )
+
+
+def as_operator(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run the CLI subject to file permissions: as root, without the capabilities that bypass
+    them (CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH), so a 0444 file is read-only to it too."""
+    prefix = []
+    if os.geteuid() == 0:
+        setpriv = require_tool("setpriv")
+        prefix = [setpriv, "--bounding-set", "-dac_override,-dac_read_search"]
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "anti_relous", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

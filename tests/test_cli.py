@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
-from cli_helpers import Line
+from cli_helpers import Line, as_operator
 from click.testing import CliRunner
-from conftest import require_tool
 
 from anti_relous import __version__
 from anti_relous.cli import OUTBOX_STATES, REASONS, cli
@@ -146,25 +141,9 @@ def test_bad_duration_is_one_line_with_the_accepted_forms(line):
     assert '"24h"' in result.stderr
 
 
-def _without_root_powers(args: list[str]) -> subprocess.CompletedProcess[str]:
-    """Run the CLI subject to file permissions: as root, without the capabilities that bypass
-    them (CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH), so a 0444 file is read-only to it too."""
-    prefix = []
-    if os.geteuid() == 0:
-        setpriv = require_tool("setpriv")
-        prefix = [setpriv, "--bounding-set", "-dac_override,-dac_read_search"]
-    return subprocess.run(
-        [*prefix, sys.executable, "-m", "anti_relous", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_database_not_writable_exits_1_and_names_the_fix(line):
     line.db_path.chmod(0o444)
-    result = _without_root_powers(["--config", str(line.config_path), "pause"])
+    result = as_operator(["--config", str(line.config_path), "pause"])
     assert result.returncode == 1, result.stderr
     assert result.stderr.count("\n") == 1
     assert "read-only" in result.stderr and "'anti-relous' group" in result.stderr
@@ -174,7 +153,42 @@ def test_database_not_writable_exits_1_and_names_the_fix(line):
 
 def test_config_not_readable_exits_2_and_names_the_group(line):
     line.config_path.chmod(0o000)
-    result = _without_root_powers(["--config", str(line.config_path), "status"])
+    result = as_operator(["--config", str(line.config_path), "status"])
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "permission denied" in result.stderr and "'anti-relous' group" in result.stderr
+
+
+@pytest.fixture
+def line_in_a_closed_directory(tmp_path):
+    """A line whose database sits in a directory this user cannot enter (like /var/lib/anti-relous,
+    2770, before `usermod -aG anti-relous` takes effect at the next login)."""
+    state = tmp_path / "state"
+    state.mkdir()
+    line = Line(tmp_path, {"storage": {"database": str(state / "line.db")}})
+    state.chmod(0o000)
+    yield line
+    state.chmod(0o700)
+
+
+@pytest.mark.parametrize("args", [["status"], ["pause"], ["inbox"], ["send", "0612345678", "x"]])
+def test_database_directory_not_enterable_exits_1_and_says_to_join_the_group(
+    line_in_a_closed_directory, args
+):
+    result = as_operator(["--config", str(line_in_a_closed_directory.config_path), *args])
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "permission denied" in result.stderr
+    assert "usermod -aG anti-relous" in result.stderr and "newgrp" in result.stderr
+
+
+def test_doctor_reports_a_database_directory_not_enterable_as_a_problem(
+    line_in_a_closed_directory,
+):
+    config = str(line_in_a_closed_directory.config_path)
+    result = as_operator(["--config", config, "doctor", "--no-modem"])
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 1
+    (database,) = [line for line in result.stdout.splitlines() if line[5:].startswith("database")]
+    assert database.startswith("[XX]") and "permission denied" in database
+    assert "newgrp anti-relous" in result.stdout

@@ -29,6 +29,7 @@ from anti_relous.doctor.checks import (
     check_port,
     check_reply,
     check_usb,
+    database_out_of_reach,
     group_name,
     list_ports,
 )
@@ -102,6 +103,9 @@ def _device_checks(port: Path, proc_root: Path, udev_rules_dir: Path) -> list[Fi
 def _database_checks(path: Path) -> list[Finding]:
     try:
         st: os.stat_result | None = path.stat()
+    except PermissionError:
+        closed = next((d for d in reversed(path.parents) if not os.access(d, os.X_OK)), path)
+        return [database_out_of_reach(path, closed)]
     except OSError:
         st = None
     from anti_relous.admin.provision import service_ids

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from anti_relous.doctor.dongles import DongleMode, lookup
 from anti_relous.doctor.probe import Process, SerialPort, UsbDevice
+from anti_relous.errors import JOIN_SERVICE_GROUP
 
 if TYPE_CHECKING:
     from anti_relous.modem import Health, Identity
@@ -410,7 +411,7 @@ def check_database(
                 "database",
                 f"you cannot write {path} (or its directory, for the -wal file): pause, block "
                 "and send would fail",
-                "sudo usermod -aG anti-relous $USER, then log out and in again",
+                JOIN_SERVICE_GROUP,
             )
         )
     if service_gid is not None and st.st_gid != service_gid:
@@ -432,6 +433,17 @@ def check_database(
             )
         )
     return findings
+
+
+def database_out_of_reach(path: Path, closed: Path) -> Finding:
+    """This user may not enter ``closed``, a directory on the way to the database."""
+    return Finding(
+        Level.PROBLEM,
+        "database",
+        f"permission denied on {closed}: you cannot reach {path}, so every command but this "
+        "one fails",
+        JOIN_SERVICE_GROUP,
+    )
 
 
 def check_reply(text: str) -> Finding:

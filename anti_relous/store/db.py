@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import overload
 
-from anti_relous.errors import AntiRelousError
+from anti_relous.errors import JOIN_SERVICE_GROUP, AntiRelousError
 
 #: How long a writer waits for another (the daemon vs an operator's CLI) before giving up.
 BUSY_TIMEOUT_MS = 5000
@@ -104,7 +104,7 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     With ``create`` a missing file is created with mode 0660 first: SQLite would create it 0644
     minus the umask, and its -wal/-shm files copy the database file's mode.
     """
-    if not path.exists():
+    if not _exists(path):
         if not create:
             raise StoreNotFound(path)
         _create_file(path)
@@ -119,6 +119,29 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     except sqlite3.Error as error:
         raise translate(error, path) from error
     return conn
+
+
+def _exists(path: Path) -> bool:
+    """Whether ``path`` exists; a directory this user cannot enter is a StoreUnavailable."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        return False
+    except PermissionError:
+        raise StoreUnavailable(
+            path, f"permission denied on {_closed_directory(path)}: {JOIN_SERVICE_GROUP}"
+        ) from None
+    except OSError as error:
+        raise StoreUnavailable(path, error.strerror or str(error)) from None
+    return True
+
+
+def _closed_directory(path: Path) -> Path:
+    """The first directory above ``path`` this user may not enter (its own, failing that)."""
+    for directory in reversed(path.parents):
+        if not os.access(directory, os.X_OK):
+            return directory
+    return path.parent
 
 
 def _create_file(path: Path) -> None:
@@ -137,7 +160,9 @@ def _create_file(path: Path) -> None:
         return
     except PermissionError:
         raise StoreUnavailable(
-            path, f"permission denied creating it in {path.parent}: run as the service user"
+            path,
+            f"permission denied creating it in {path.parent}: run as the service user, or "
+            f"{JOIN_SERVICE_GROUP}",
         ) from None
     except OSError as error:
         if error.errno == errno.ENOSPC:
@@ -161,7 +186,7 @@ def translate(error: sqlite3.Error, path: Path) -> StoreError:
     if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM) or "readonly" in text:
         return StoreUnavailable(
             path,
-            "read-only for this user: run as the service user or join the 'anti-relous' group",
+            f"read-only for this user: run as the service user, or {JOIN_SERVICE_GROUP}",
         )
     if code == sqlite3.SQLITE_CANTOPEN:
         return StoreUnavailable(path, "cannot open the file (missing directory or permissions)")
