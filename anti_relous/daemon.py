@@ -27,6 +27,7 @@ from anti_relous.config import Config, ConfigError, load_config
 from anti_relous.link import ModemLink
 from anti_relous.logs import configure_logging
 from anti_relous.modem import Modem, open_modem
+from anti_relous.pidlock import AlreadyLocked, LockUnavailable, PidLock
 from anti_relous.service import LineService
 from anti_relous.store import Store, StoreError
 from anti_relous.systemd import Notifier
@@ -302,15 +303,44 @@ def run(config: Config, *, config_path: Path | None = None) -> int:
     """Entry point of `anti-relous run`: the exit code (0 stopped, 1 cannot start)."""
     configure_logging(config.log.level, full_numbers=config.log.full_numbers)
     notifier = Notifier.from_environment()
+    database = config.storage.database
     try:
-        store = Store.open(config.storage.database, create=True)
+        store = Store.open(database, create=True)
     except StoreError as error:
-        log.error("cannot start: %s", error)
-        notifier.stopping(f"cannot start: {error}")
-        return 1
+        return _cannot_start(notifier, str(error))
+    # One daemon per database: a second one would fight the first for the port and, on its way
+    # out, overwrite the state `status` reads. The lock dies with the process, kill -9 included.
+    lock = PidLock(lock_path(database))
+    try:
+        lock.acquire()
+    except AlreadyLocked as error:
+        store.close()
+        holder = f" (pid {error.pid})" if error.pid is not None else ""
+        return _cannot_start(
+            notifier,
+            f"another anti-relous daemon{holder} already serves this database ({database}): "
+            "stop it first (systemctl stop anti-relous), or give this one its own "
+            "[storage] database",
+        )
+    except LockUnavailable as error:
+        store.close()
+        return _cannot_start(notifier, str(error))
     try:
         return Daemon(config, store, notifier, config_path=config_path).serve()
     except Exception:
         log.exception("anti-relous crashed")
         notifier.stopping("crashed")
         return 1
+    finally:
+        lock.release()
+
+
+def lock_path(database: Path) -> Path:
+    """The file a daemon locks beside its database while it serves it."""
+    return database.with_name(f"{database.name}.lock")
+
+
+def _cannot_start(notifier: Notifier, why: str) -> int:
+    log.error("cannot start: %s", why)
+    notifier.stopping(f"cannot start: {why}")
+    return 1

@@ -1,6 +1,7 @@
 """End to end: `anti-relous run` as a subprocess, the simulated dongle on a pty, a temp database."""
 
 import itertools
+import json
 import os
 import signal
 import stat
@@ -207,6 +208,29 @@ def test_sighup_with_a_broken_config_keeps_the_old_one(tmp_path, sim, run_daemon
         assert sim.wait_until(lambda s: s.sent_messages() == expected, 30), daemon.log
     finally:
         daemon.stop()
+
+
+def test_a_second_daemon_on_the_same_database_refuses_to_start_and_leaves_the_first_alone(
+    daemon, sim, run_daemon
+):
+    second = run_daemon(sim, ready=False)
+    assert second.process.wait(30) == 1, daemon.log
+    assert f"another anti-relous daemon (pid {daemon.pid}) already serves" in daemon.log
+    (published,) = daemon.query("SELECT value FROM daemon_state WHERE key = 'daemon'")
+    assert json.loads(published[0])["pid"] == daemon.pid
+    assert json.loads(published[0])["state"] == "running"
+    sim.deliver("+33612345678", "salut")
+    assert sim.wait_until(lambda s: len(s.sent_messages()) == 1, 30), daemon.log
+
+
+def test_the_lock_dies_with_the_daemon_so_a_restart_after_kill_9_starts(tmp_path, sim, run_daemon):
+    first = run_daemon(sim)
+    first.kill()
+    second = run_daemon(sim)
+    try:
+        assert "another anti-relous daemon" not in second.log
+    finally:
+        second.stop()
 
 
 OPERATOR_UID = 4343
