@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import cache
 
 from anti_relous.sms import NumberKind, PhoneNumber
@@ -11,6 +12,9 @@ from anti_relous.sms import NumberKind, PhoneNumber
 # numbers import it: commands that never parse one (`anti-relous status`) start faster.
 # Short codes are national and at most 6 digits in the numbering plans phonenumbers knows.
 _MAX_SHORT_CODE_DIGITS = 6
+#: A block prefix must reach this many digits past a country code the line serves: a shorter one
+#: (``+33*``, ``+336*``) silences the country or whole mobile ranges, which is what a pause is for.
+MIN_PREFIX_DIGITS_PAST_COUNTRY = 3
 _SEPARATORS = re.compile(r"[\s.\-()/]")
 _DIGITS = re.compile(r"\+?\d+")
 
@@ -88,6 +92,20 @@ def normalise_prefix(raw: str, default_region: str) -> str | None:
     country_code = phonenumbers.country_code_for_region(default_region)
     if compact.startswith("0") and country_code:
         return f"+{country_code}{compact[1:]}"
+    return None
+
+
+def country_covered(prefix: str, regions: Iterable[str]) -> str | None:
+    """The country code (``+33``) of one of ``regions`` that the E.164 ``prefix`` covers too
+    broadly (fewer than MIN_PREFIX_DIGITS_PAST_COUNTRY digits past it), or None."""
+    import phonenumbers
+
+    for region in regions:
+        code = f"+{phonenumbers.country_code_for_region(region)}"
+        if code.startswith(prefix) or (
+            prefix.startswith(code) and len(prefix) - len(code) < MIN_PREFIX_DIGITS_PAST_COUNTRY
+        ):
+            return code
     return None
 
 

@@ -110,6 +110,17 @@ def test_status_shows_pause_and_flood(line):
     assert "PAUSED until" in line.invoke("status").output
 
 
+def test_status_shows_the_blocks_in_force(line):
+    line.invoke("block", "0612345678")
+    line.invoke("block", "+33899*")
+    for _ in range(21):  # one more than max_inbound_per_number: blocked automatically
+        line.receive("+33611111111")
+    (row,) = [r for r in line.invoke("status").output.splitlines() if r.startswith("Blocks")]
+    assert "3 in force" in row and "1 automatic" in row and "+33899*" in row
+    report = json.loads(line.invoke("status", "--json").stdout)
+    assert report["blocks"] == {"numbers": 2, "automatic": 1, "prefixes": ["+33899"]}
+
+
 def test_status_shows_the_modem_as_last_seen(line):
     line.publish_daemon(pid=os.getpid())
     with line.store() as store:

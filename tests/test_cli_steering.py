@@ -123,6 +123,32 @@ def test_block_a_prefix(line, args):
     assert (row.target, row.is_prefix) == ("+33899", True)
 
 
+@pytest.mark.parametrize("target", ["+33*", "0*", "+336*", "06*", "+3361*"])
+def test_a_prefix_covering_the_lines_country_is_refused_and_pause_suggested(line, target):
+    result = line.invoke("block", target)
+    assert result.exit_code == 2
+    assert "anti-relous pause" in result.stderr and "--force" in result.stderr
+    assert result.stderr.count("\n") == 1
+    with line.store() as store:
+        assert store.line.blocks(datetime.now(UTC)) == []
+
+
+def test_a_prefix_of_three_digits_after_the_country_code_is_accepted(line):
+    assert line.invoke("block", "+33612*").exit_code == 0
+
+
+def test_force_blocks_a_prefix_covering_the_country(line):
+    result = line.invoke("block", "+336*", "--force")
+    assert result.exit_code == 0, result.stderr
+    with line.store() as store:
+        (row,) = store.line.blocks(datetime.now(UTC))
+    assert (row.target, row.is_prefix) == ("+336", True)
+
+
+def test_a_prefix_of_another_country_is_not_the_lines_country(line):
+    assert line.invoke("block", "+44*").exit_code == 0
+
+
 def test_block_for_a_duration_expires(line):
     line.invoke("block", "+33612345678", "--for", "7d")
     with line.store() as store:

@@ -10,6 +10,7 @@ from anti_relous.clock import local_day_start
 from anti_relous.coding import text_info
 from anti_relous.config import Config, QuotaConfig
 from anti_relous.store import Caps, Store
+from anti_relous.store.line import BlocksInForce
 from anti_relous.store.reports import Activity, HourRow, Summary
 
 #: Past this many parts the reply is expensive for every answered texter (DESIGN section 6).
@@ -86,6 +87,7 @@ class LineStatus:
     today: Activity
     this_hour: Activity
     queue: int
+    blocks: BlocksInForce
     caps: list[CapUse]
     reply: ReplyInfo
     reply_warning: str | None
@@ -112,6 +114,7 @@ def line_status(store: Store, config: Config, now: datetime) -> LineStatus:
         today=store.reports.activity_since(day_start),
         this_hour=store.reports.activity_since(hour_start),
         queue=store.outbox.queued_count(),
+        blocks=store.line.blocks_in_force(now),
         caps=cap_uses(store.decisions.caps(now), config.quota),
         reply=reply,
         reply_warning=reply_warning(reply),

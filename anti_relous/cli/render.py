@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from anti_relous.admin.liveness import ModemInfo
     from anti_relous.admin.status import LineStatus, Stats
     from anti_relous.doctor.checks import Report
+    from anti_relous.store.line import BlocksInForce
     from anti_relous.store.reports import MessageRow
 
 #: Partial blocks, in eighths of a character cell, for bars finer than one character.
@@ -202,12 +203,34 @@ def status_text(status: LineStatus, now: datetime) -> str:
         ("Today", _activity_text(status.today)),
         ("This hour", _activity_text(status.this_hour)),
         ("Queue", f"{status.queue} SMS waiting to be sent"),
+        ("Blocks", _blocks_text(status.blocks)),
         ("Caps left", ", ".join(f"{c.name} {c.remaining}/{c.limit}" for c in status.caps)),
         ("Reply", status.reply.description),
     ]
     # The pause reason, the daemon's and modem's words and the operator's name come from
     # outside (a pasted text, the dongle, the network).
     return "\n".join(f"{label:<11} {visible(value)}" for label, value in rows)
+
+
+def plural(count: int, singular: str, plural: str | None = None) -> str:
+    """``1 message``, ``2 messages``, ``1,024 messages`` (``plural`` for irregular words)."""
+    word = singular if count == 1 else plural or f"{singular}s"
+    return f"{count:,} {word}"
+
+
+def _blocks_text(blocks: BlocksInForce) -> str:
+    total = blocks.numbers + len(blocks.prefixes)
+    if not total:
+        return "none (see `anti-relous blocks`)"
+    parts = []
+    if blocks.numbers:
+        parts.append(f"{plural(blocks.numbers, 'number')} ({blocks.automatic:,} automatic)")
+    if blocks.prefixes:
+        parts.append(
+            f"{'prefix' if len(blocks.prefixes) == 1 else 'prefixes'} "
+            + ", ".join(f"{prefix}*" for prefix in blocks.prefixes)
+        )
+    return f"{total:,} in force: {', '.join(parts)}"
 
 
 def _activity_text(activity: Activity) -> str:

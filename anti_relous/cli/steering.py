@@ -94,8 +94,11 @@ def resume(app: App) -> None:
 @click.option("--prefix", is_flag=True, help="Block every number starting with TARGET.")
 @click.option("--for", "duration", metavar="DURATION", callback=duration_callback, help="e.g. 7d.")
 @click.option("--reason", default="manual block", show_default=True, help="For the record.")
+@click.option("--force", is_flag=True, help="Block a prefix even if it covers the line's country.")
 @pass_app
-def block(app: App, target: str, prefix: bool, duration: timedelta | None, reason: str) -> None:
+def block(
+    app: App, target: str, prefix: bool, duration: timedelta | None, reason: str, force: bool
+) -> None:
     """Never reply to a number, or to a prefix (trailing * or --prefix), for a while or for good.
 
     Numbers are read in the line's region: 0612345678 is +33612345678.
@@ -107,8 +110,21 @@ def block(app: App, target: str, prefix: bool, duration: timedelta | None, reaso
       anti-relous block '+33899*'
     """
     from anti_relous.cli.render import local_time
+    from anti_relous.numbers import MIN_PREFIX_DIGITS_PAST_COUNTRY, country_covered
 
     normalised, is_prefix = block_target(app, target, prefix)
+    country = country_covered(normalised, app.config.line.allowed_regions) if is_prefix else None
+    if country and not force:
+        what = (
+            f"every number of the line's country ({country})"
+            if len(normalised) <= len(country)
+            else f"a whole range of {country} numbers"
+        )
+        raise usage_error(
+            f"{normalised}* would silence {what}: to stop all replies, use `anti-relous pause`; "
+            f"a prefix needs {MIN_PREFIX_DIGITS_PAST_COUNTRY} digits after {country} "
+            f"(e.g. {country}899*), or add --force"
+        )
     now = utc_now()
     until = now + duration if duration else None
     app.store.line.block(now, normalised, is_prefix=is_prefix, until=until, reason=reason)

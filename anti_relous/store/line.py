@@ -30,6 +30,15 @@ class BlockRow:
 
 
 @dataclass(frozen=True)
+class BlocksInForce:
+    """What `status` says of the blocks: numbers blocked, how many automatically, prefixes."""
+
+    numbers: int
+    automatic: int
+    prefixes: list[str]
+
+
+@dataclass(frozen=True)
 class Event:
     """One entry of the event log."""
 
@@ -128,6 +137,26 @@ class Line:
             params = (to_db(now),)
         with self._db.reading() as conn:
             return [_block(r) for r in conn.execute(query + " ORDER BY id DESC", params)]
+
+    def blocks_in_force(self, now: datetime) -> BlocksInForce:
+        """Distinct numbers blocked now (and how many automatically), and the prefixes."""
+        at = to_db(now)
+        active = "removed_at IS NULL AND (until IS NULL OR until > ?)"
+        with self._db.reading() as conn:
+            numbers, automatic = conn.execute(
+                "SELECT count(DISTINCT target), count(DISTINCT CASE WHEN automatic THEN target END)"
+                f" FROM blocks WHERE is_prefix = 0 AND {active}",
+                (at,),
+            ).fetchone()
+            prefixes = [
+                target
+                for (target,) in conn.execute(
+                    f"SELECT DISTINCT target FROM blocks WHERE is_prefix = 1 AND {active}"
+                    " ORDER BY target",
+                    (at,),
+                )
+            ]
+        return BlocksInForce(int(numbers), int(automatic), prefixes)
 
     def events(self, since: datetime | None = None, limit: int = 100) -> list[Event]:
         """Recent events, newest first."""
