@@ -80,6 +80,19 @@ def test_resume_of_a_line_not_paused_says_so(line):
     assert (result.exit_code, result.output.strip()) == (0, "The line was not paused.")
 
 
+def test_pause_says_how_many_queued_replies_it_holds(line):
+    line.receive("+33612345678")
+    line.receive("+33698765432")
+    result = line.invoke("pause")
+    assert "2 queued replies held until `anti-relous resume`" in result.output
+
+
+def test_block_says_its_queued_reply_will_not_leave(line):
+    line.receive("+33612345678")
+    result = line.invoke("block", "0612345678")
+    assert "1 queued reply to it will not be sent" in result.output
+
+
 def test_pause_without_a_daemon_says_when_it_applies(line):
     result = line.invoke("pause")
     assert "applies once `anti-relous run` starts" in result.output

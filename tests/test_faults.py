@@ -209,6 +209,26 @@ def outbox_row(line: LineService, item_id: int):
     return item
 
 
+def test_a_reply_queued_before_its_number_was_blocked_never_leaves(make_line, sim, clock):
+    line = make_line()
+    reply_id = queue_a_reply(line, sim)
+    line.store.line.block(clock(), TEXTER, is_prefix=False, until=None, reason="spoofed victim")
+    assert line.send_next() is None
+    assert outbox_row(line, reply_id).state == "failed"
+    assert sim.sent == []
+
+
+def test_replies_queued_before_a_pause_wait_for_the_resume(make_line, sim, clock):
+    line = make_line()
+    reply_id = queue_a_reply(line, sim)
+    line.store.line.pause(clock(), None, "media coverage")
+    assert line.send_next() is None
+    assert sim.sent == []
+    line.store.line.resume(clock())
+    assert line.send_next().id == reply_id
+    assert sim.sent_messages() == [(TEXTER, DEFAULT_REPLY)]
+
+
 def test_transient_cms_error_is_retried_after_30_then_60_s_and_then_sent(make_line, sim, clock):
     line = make_line()
     reply_id = queue_a_reply(line, sim)

@@ -255,6 +255,70 @@ def test_retry_waits_for_its_time(store, clock):
     assert store.outbox.next_due(clock.advance(seconds=2)).last_error == "CMS 42"
 
 
+def test_queued_replies_wait_while_the_line_is_paused_and_leave_after_resume(store, clock):
+    item_id = store.outbox.enqueue(clock(), "reply", "+33612345678", "réponse", 1)
+    store.line.pause(clock(), None, "media coverage")
+    assert store.outbox.next_due(clock()) is None
+    store.line.resume(clock())
+    assert store.outbox.next_due(clock()).id == item_id
+
+
+def test_a_pause_that_has_expired_holds_nothing(store, clock):
+    item_id = store.outbox.enqueue(clock(), "reply", "+33612345678", "réponse", 1)
+    store.line.pause(clock(), clock.now + timedelta(minutes=5), None)
+    assert store.outbox.next_due(clock.advance(minutes=6)).id == item_id
+
+
+def test_alerts_and_manual_sms_still_leave_while_paused(store, clock):
+    store.outbox.enqueue(clock(), "reply", "+33612345678", "réponse", 1)
+    alert = store.outbox.enqueue(clock(), "alert", "+33611223344", "flood", 1)
+    manual = store.outbox.enqueue(clock(), "manual", "+33699887766", "test", 1)
+    store.line.pause(clock(), None, None)
+    sent = []
+    while (item := store.outbox.next_due(clock())) is not None:
+        store.outbox.mark_sending(item.id, clock())
+        sent.append(item.id)
+    assert sent == [alert, manual]
+
+
+def test_alerts_leave_before_manual_sms_and_replies_queued_earlier(store, clock):
+    replies = [
+        store.outbox.enqueue(clock(), "reply", f"+3361234567{i}", "réponse", 1) for i in range(3)
+    ]
+    manual = store.outbox.enqueue(clock(), "manual", "+33699887766", "test", 1)
+    alert = store.outbox.enqueue(clock(), "alert", "+33611223344", "flood", 1)
+    order = []
+    while (item := store.outbox.next_due(clock())) is not None:
+        store.outbox.mark_sending(item.id, clock())
+        order.append(item.id)
+    assert order == [alert, manual, *replies]
+
+
+def test_a_reply_to_a_number_blocked_after_it_was_queued_is_dropped_not_sent(store, clock):
+    blocked = store.outbox.enqueue(clock(), "reply", "+33612345678", "réponse", 1)
+    other = store.outbox.enqueue(clock(), "reply", "+33698765432", "réponse", 1)
+    store.line.block(clock(), "+33612345678", is_prefix=False, until=None, reason="spoofed")
+    assert store.outbox.next_due(clock()).id == other
+    (row,) = [i for i in store.outbox.items() if i.id == blocked]
+    assert row.state == "failed" and "blocked" in row.last_error and "spoofed" in row.last_error
+
+
+def test_a_reply_under_a_prefix_blocked_after_it_was_queued_is_dropped(store, clock):
+    store.outbox.enqueue(clock(), "reply", "+33899123456", "réponse", 1)
+    store.line.block(clock(), "+33899", is_prefix=True, until=None, reason="premium")
+    assert store.outbox.next_due(clock()) is None
+    assert store.outbox.items()[0].state == "failed"
+
+
+def test_held_replies_are_counted_for_pause(store, clock):
+    for i in range(3):
+        store.outbox.enqueue(clock(), "reply", f"+3361234567{i}", "réponse", 1)
+    store.outbox.enqueue(clock(), "alert", "+33611223344", "flood", 1)
+    assert store.outbox.queued_replies() == 3
+    assert store.outbox.queued_replies(to="+33612345671") == 1
+    assert store.outbox.queued_replies(to="+336123", prefix=True) == 3
+
+
 def test_marking_sending_twice_is_refused(store, clock):
     item_id = store.outbox.enqueue(clock(), "manual", "+33612345678", "coucou", 1)
     store.outbox.mark_sending(item_id, clock())

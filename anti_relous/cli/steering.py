@@ -66,9 +66,15 @@ def pause(app: App, duration: timedelta | None, until: datetime | None, reason: 
         until = now + duration
     if until is not None and until <= now:
         raise usage_error(f"--until: {local_time(until)} is already past")
+    from anti_relous.cli.render import plural
+
     app.store.line.pause(now, until, reason)
     when = f" until {local_time(until)} (in {format_age(until - now)})" if until else ""
     echo(f"Paused{when}: no replies; inbound SMS are still recorded.")
+    held = app.store.outbox.queued_replies()
+    if held:
+        end = f"{local_time(until)} or `anti-relous resume`" if until else "`anti-relous resume`"
+        echo(f"{plural(held, 'queued reply', 'queued replies')} held until {end}.")
     echo(_daemon_note(app))
 
 
@@ -127,9 +133,15 @@ def block(
         )
     now = utc_now()
     until = now + duration if duration else None
+    from anti_relous.cli.render import plural
+
     app.store.line.block(now, normalised, is_prefix=is_prefix, until=until, reason=reason)
     what = f"prefix {normalised}*" if is_prefix else normalised
     echo(f"Blocked {what} until {local_time(until) if until else 'unblocked'}.")
+    dropped = app.store.outbox.queued_replies(to=normalised, prefix=is_prefix)
+    if dropped:
+        whom = "under it" if is_prefix else "to it"
+        echo(f"{plural(dropped, 'queued reply', 'queued replies')} {whom} will not be sent.")
 
 
 @cli.command()

@@ -78,6 +78,9 @@ class Outcome:
     delivered_parts: int
     summary: Summary
     alerts_queued: int
+    alerts_sent: int
+    #: Longest wait of a sent alert between its queueing and its sending.
+    alert_delay_s: float | None
     bots: int
     bots_blocked: int
     bot_replies: int
@@ -341,12 +344,19 @@ class Scenario:
         bot_replies = sum(
             1 for item in self.store.outbox.items(limit=100_000) if item.recipient in bots
         )
-        alerts = sum(1 for item in self.store.outbox.items(limit=100_000) if item.kind == "alert")
+        alerts = [item for item in self.store.outbox.items(limit=100_000) if item.kind == "alert"]
+        delays = [
+            (item.sent_at - item.created_at).total_seconds()
+            for item in alerts
+            if item.sent_at is not None
+        ]
         chain = self.store.evidence.verify()
         return Outcome(
             delivered_parts=self.sim.stats().delivered_parts,
             summary=summary,
-            alerts_queued=alerts,
+            alerts_queued=len(alerts),
+            alerts_sent=len(delays),
+            alert_delay_s=max(delays, default=None),
             bots=len(bots),
             bots_blocked=len(blocked & bots),
             bot_replies=bot_replies,
@@ -356,6 +366,14 @@ class Scenario:
             currency=self.config.cost.currency,
             elapsed_s=time.monotonic() - started,
         )
+
+
+def _alerts_text(outcome: Outcome) -> str:
+    unsent = outcome.alerts_queued - outcome.alerts_sent
+    text = f"{outcome.alerts_sent} sent"
+    if outcome.alert_delay_s is not None:
+        text += f", {outcome.alert_delay_s:.0f} s after the breaker tripped"
+    return text + (f" ({unsent} not sent)" if unsent else "")
 
 
 def summary_table(outcome: Outcome) -> str:
@@ -376,7 +394,7 @@ def summary_table(outcome: Outcome) -> str:
     rows += [(f"  {reason}", f"{count:,}") for reason, count in suppressed.items()]
     rows += [
         ("bots blocked automatically", f"{outcome.bots_blocked} of {outcome.bots}"),
-        ("alert SMS to the operator", f"{outcome.alerts_queued}"),
+        ("alert SMS to the operator", _alerts_text(outcome)),
         (
             "a cloud SMS line would have paid",
             f"{outcome.cloud_cost:,.2f} {outcome.currency} "

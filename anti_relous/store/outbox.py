@@ -13,9 +13,22 @@ from datetime import datetime
 from typing import Any
 
 from anti_relous.store.db import Database, from_db, inserted_id, to_db
-from anti_relous.store.line import log_event
+from anti_relous.store.line import active_block, log_event, read_state
 
 STATES = ("queued", "sending", "sent", "failed", "unknown")
+#: The order queued SMS leave in, lowest first, then oldest first. An alert must not wait behind
+#: the bot replies queued before the flood tripped (at the default 6 s send_interval it left 1.5
+#: to 6 minutes late); the operator's own SMS come next. New kinds (admin answers) slot in here.
+SEND_PRIORITY = {"alert": 0, "manual": 1, "reply": 2}
+#: What a pause holds and a block of the recipient drops at send time: answers the policy chose
+#: to send a texter. Alerts and the operator's own SMS are not answers to a texter.
+HELD_KINDS = ("reply",)
+_PRIORITY = (
+    "CASE kind "
+    + " ".join(f"WHEN '{kind}' THEN {rank}" for kind, rank in SEND_PRIORITY.items())
+    + f" ELSE {max(SEND_PRIORITY.values()) + 1} END"
+)
+_HELD = ", ".join(f"'{kind}'" for kind in HELD_KINDS)
 
 
 @dataclass(frozen=True)
@@ -101,14 +114,49 @@ class Outbox:
             return enqueue(conn, now, kind, recipient, text, parts)
 
     def next_due(self, now: datetime) -> OutboxItem | None:
-        """The oldest queued SMS whose retry time (if any) has come."""
+        """The next SMS to send whose retry time (if any) has come: by SEND_PRIORITY, then oldest.
+
+        The line's switches hold at send time too, not only when deciding: while the line is
+        paused, replies wait (alerts and manual SMS still leave), and a reply whose recipient was
+        blocked after it was queued is marked failed rather than sent.
+        """
+        at = to_db(now)
+        with self._db.atomic() as conn:
+            held = f" AND kind NOT IN ({_HELD})" if read_state(conn).is_paused(now) else ""
+            while True:
+                row = conn.execute(
+                    f"SELECT {_COLUMNS} FROM outbox WHERE state = 'queued'{held}"
+                    " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+                    f" ORDER BY {_PRIORITY}, id LIMIT 1",
+                    (at,),
+                ).fetchone()
+                if row is None:
+                    return None
+                item = _item(row)
+                block = active_block(conn, item.recipient, now) if item.kind in HELD_KINDS else None
+                if block is None:
+                    return item
+                error = (
+                    f"not sent: {item.recipient} was blocked after it was queued ({block.reason})"
+                )
+                conn.execute(
+                    "UPDATE outbox SET state = 'failed', last_error = ?, updated_at = ?"
+                    " WHERE id = ?",
+                    (error, at, item.id),
+                )
+                log_event(conn, now, "send_dropped", f"{item.kind} {item.id}: {error}")
+
+    def queued_replies(self, *, to: str | None = None, prefix: bool = False) -> int:
+        """Queued SMS of HELD_KINDS (a pause holds them), optionally only to ``to`` (a number, or
+        with ``prefix`` every number starting with it)."""
+        query = f"SELECT count(*) FROM outbox WHERE state = 'queued' AND kind IN ({_HELD})"
+        params: tuple[str, ...] = ()
+        if to is not None:
+            query += " AND substr(recipient, 1, length(?)) = ?" if prefix else " AND recipient = ?"
+            params = (to, to) if prefix else (to,)
         with self._db.reading() as conn:
-            row = conn.execute(
-                f"SELECT {_COLUMNS} FROM outbox WHERE state = 'queued'"
-                " AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT 1",
-                (to_db(now),),
-            ).fetchone()
-        return _item(row) if row else None
+            count: int = conn.execute(query, params).fetchone()[0]
+        return count
 
     def mark_sending(self, item_id: int, now: datetime) -> None:
         """Durably record that the modem is about to be asked: after a crash this is ``unknown``."""
