@@ -47,7 +47,56 @@ def test_status_with_a_live_daemon_exits_0(line):
     line.publish_daemon(pid=os.getpid())
     result = line.invoke("status")
     assert result.exit_code == 0, result.output
-    assert f"running, pid {os.getpid()}: polling" in result.output
+    assert f"running, pid {os.getpid()}, up 0 s" in result.output
+
+
+def test_status_does_not_repeat_the_queue_the_daemon_saw_at_its_last_publication(line):
+    now = datetime.now(UTC)
+    with line.store() as store:
+        store.line.put_daemon_state(
+            now,
+            "daemon",
+            {"pid": os.getpid(), "started_at": now.isoformat(), "state": "running",
+             "status": "polling, 1 queued, signal -71 dBm"},
+        )  # fmt: skip
+    output = line.invoke("status").output
+    assert "1 queued" not in output
+    assert "Queue       0 SMS waiting to be sent" in output
+
+
+def test_status_says_what_a_daemon_that_is_not_running_normally_reports(line):
+    now = datetime.now(UTC)
+    with line.store() as store:
+        store.line.put_daemon_state(
+            now,
+            "daemon",
+            {"pid": os.getpid(), "started_at": now.isoformat(), "state": "modem lost",
+             "status": "modem lost, retrying in 4 s: no such port"},
+        )  # fmt: skip
+    assert "modem lost, retrying in 4 s: no such port" in line.invoke("status").output
+
+
+def test_status_today_says_how_many_replies_were_queued_and_how_many_of_them_left(line):
+    line.publish_daemon(pid=os.getpid())
+    line.receive("+33612345678")
+    line.receive("+33698765432")
+    (today,) = [r for r in line.invoke("status").output.splitlines() if r.startswith("Today")]
+    assert today == "Today       2 inbound, 2 replies queued, 0 of them sent"
+
+
+def test_status_says_when_the_last_sms_arrived(line):
+    line.publish_daemon(pid=os.getpid())
+    line.receive("+33612345678", at=datetime.now(UTC) - timedelta(minutes=5, seconds=3))
+    (last,) = [r for r in line.invoke("status").output.splitlines() if r.startswith("Last SMS")]
+    assert last.endswith("(5 min ago)")
+    report = json.loads(line.invoke("status", "--json").output)
+    assert datetime.fromisoformat(report["last_received_at"]) < datetime.now(UTC)
+
+
+def test_status_before_any_sms_says_none_arrived(line):
+    line.publish_daemon(pid=os.getpid())
+    (last,) = [r for r in line.invoke("status").output.splitlines() if r.startswith("Last SMS")]
+    assert last == "Last SMS    none received yet"
 
 
 def test_status_without_any_daemon_prints_the_report_then_exits_1(line):
@@ -374,6 +423,7 @@ def test_status_queries_never_scan_the_message_history(busy_day):
                 (at,),
             ),
             ("SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending')", ()),
+            ("SELECT max(received_at) FROM messages", ()),
             (
                 "SELECT count(*) FROM inbound_parts WHERE message_id IS NULL AND received_at >= ?",
                 (at,),

@@ -86,6 +86,8 @@ class LineStatus:
     modem: ModemInfo | None
     today: Activity
     this_hour: Activity
+    #: When the newest SMS arrived, None before the first.
+    last_received_at: datetime | None
     queue: int
     blocks: BlocksInForce
     caps: list[CapUse]
@@ -113,6 +115,7 @@ def line_status(store: Store, config: Config, now: datetime) -> LineStatus:
         modem=modem_info(store.line.daemon_state("modem")),
         today=store.reports.activity_since(day_start),
         this_hour=store.reports.activity_since(hour_start),
+        last_received_at=store.reports.last_received(),
         queue=store.outbox.queued_count(),
         blocks=store.line.blocks_in_force(now),
         caps=cap_uses(store.decisions.caps(now), config.quota),

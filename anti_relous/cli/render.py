@@ -192,7 +192,13 @@ def status_text(status: LineStatus, now: datetime) -> str:
     daemon = status.daemon
     if daemon.running:
         seen = format_age(now - daemon.updated_at) if daemon.updated_at else "?"
-        daemon_text = f"{daemon.state}, pid {daemon.pid}: {daemon.status} (updated {seen} ago)"
+        # A running daemon's status line repeats what the rows below show live (its queue went
+        # stale the moment it was published); any other state's line says what is wrong.
+        if daemon.state == "running":
+            up = f", up {format_age(now - daemon.started_at)}" if daemon.started_at else ""
+            daemon_text = f"running, pid {daemon.pid}{up} (updated {seen} ago)"
+        else:
+            daemon_text = f"{daemon.state}, pid {daemon.pid}: {daemon.status} (updated {seen} ago)"
     else:
         daemon_text = f"NOT RUNNING: {daemon.why_not}"
     rows = [
@@ -202,6 +208,7 @@ def status_text(status: LineStatus, now: datetime) -> str:
         ("Modem", _modem_text(status.modem, now)),
         ("Today", _activity_text(status.today)),
         ("This hour", _activity_text(status.this_hour)),
+        ("Last SMS", _last_received_text(status.last_received_at, now)),
         ("Queue", f"{status.queue} SMS waiting to be sent"),
         ("Blocks", _blocks_text(status.blocks)),
         ("Caps left", ", ".join(f"{c.name} {c.remaining}/{c.limit}" for c in status.caps)),
@@ -234,10 +241,17 @@ def _blocks_text(blocks: BlocksInForce) -> str:
 
 
 def _activity_text(activity: Activity) -> str:
+    replies = plural(activity.replies_queued, "reply", "replies")
     return (
-        f"{activity.inbound_messages:,} inbound, {activity.replies_sent:,} replies sent "
-        f"({activity.replies_queued:,} queued)"
+        f"{activity.inbound_messages:,} inbound, {replies} queued, "
+        f"{activity.replies_sent:,} of them sent"
     )
+
+
+def _last_received_text(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "none received yet"
+    return f"{local_time(moment, seconds=True)} ({format_age(now - moment)} ago)"
 
 
 def _modem_text(modem: ModemInfo | None, now: datetime) -> str:

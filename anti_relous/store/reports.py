@@ -161,6 +161,12 @@ class Reports:
             ).fetchone()
         return Activity(inbound, int(queued), int(sent))
 
+    def last_received(self) -> datetime | None:
+        """When the newest message arrived (the index on received_at answers at once)."""
+        with self._db.reading() as conn:
+            newest = conn.execute("SELECT max(received_at) FROM messages").fetchone()[0]
+        return from_db(newest)
+
     def summary(
         self, since: datetime | None = None, until: datetime | None = None, senders: Senders = None
     ) -> Summary:
