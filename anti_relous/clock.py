@@ -77,6 +77,12 @@ def local_day_start(now: datetime) -> datetime:
     return system_local(datetime.combine(now.date(), time()))
 
 
+def format_moment(moment: datetime) -> str:
+    """A moment for records people read (event details): local, to the second, with its offset,
+    so it stays unambiguous once stored: ``2026-11-28 15:04:05+01:00``."""
+    return moment.astimezone().isoformat(sep=" ", timespec="seconds")
+
+
 def format_age(delta: timedelta) -> str:
     """``42 s``, ``5 min``, ``3 h 20 min``, ``2 d 4 h``."""
     seconds = max(0, int(delta.total_seconds()))

@@ -162,6 +162,26 @@ def test_a_prefix_of_another_country_is_not_the_lines_country(line):
     assert line.invoke("block", "+44*").exit_code == 0
 
 
+def test_blocking_a_number_twice_updates_the_first_block(line):
+    line.invoke("block", "0612345678", "--reason", "insults")
+    result = line.invoke("block", "+33612345678", "--for", "30d", "--reason", "threats")
+    assert result.exit_code == 0
+    assert "updated" in result.output
+    with line.store() as store:
+        (row,) = store.line.blocks(datetime.now(UTC))
+    assert (row.target, row.reason) == ("+33612345678", "threats")
+    assert row.until - row.created_at > timedelta(days=29)
+
+
+def test_a_manual_block_of_an_automatically_blocked_number_makes_it_manual(line):
+    for _ in range(21):  # one more than max_inbound_per_number: blocked automatically
+        line.receive("+33611111111")
+    line.invoke("block", "+33611111111", "--reason", "bot")
+    with line.store() as store:
+        (row,) = store.line.blocks(datetime.now(UTC))
+    assert (row.automatic, row.until, row.reason) == (False, None, "bot")
+
+
 def test_block_for_a_duration_expires(line):
     line.invoke("block", "+33612345678", "--for", "7d")
     with line.store() as store:

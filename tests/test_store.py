@@ -1,6 +1,7 @@
 """The store: opening and migrations, idempotent ingest, multipart assembly, outbox, line state."""
 
 import os
+import re
 import sqlite3
 import stat
 from datetime import timedelta
@@ -317,6 +318,24 @@ def test_held_replies_are_counted_for_pause(store, clock):
     assert store.outbox.queued_replies() == 3
     assert store.outbox.queued_replies(to="+33612345671") == 1
     assert store.outbox.queued_replies(to="+336123", prefix=True) == 3
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda store, now: store.line.pause(now, now + timedelta(hours=2), "concert"),
+        lambda store, now: store.line.block(
+            now, "+33612345678", is_prefix=False, until=now + timedelta(days=7), reason="bot"
+        ),
+    ],
+    ids=["pause", "block"],
+)
+def test_event_details_give_times_to_the_second_with_their_offset(store, clock, change):
+    change(store, clock.now.replace(microsecond=123456))
+    (event,) = store.line.events()
+    assert not re.search(r"\d\.\d{6}", event.detail), event.detail
+    until = re.search(r"until (\S+ \S+?):? ", event.detail).group(1)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d", until)
 
 
 def test_marking_sending_twice_is_refused(store, clock):

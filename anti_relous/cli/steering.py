@@ -135,9 +135,11 @@ def block(
     until = now + duration if duration else None
     from anti_relous.cli.render import plural
 
+    existing = app.store.line.find_block(normalised, is_prefix=is_prefix, now=now)
     app.store.line.block(now, normalised, is_prefix=is_prefix, until=until, reason=reason)
     what = f"prefix {normalised}*" if is_prefix else normalised
-    echo(f"Blocked {what} until {local_time(until) if until else 'unblocked'}.")
+    updated = " (the block already in force, updated)" if existing else ""
+    echo(f"Blocked {what} until {local_time(until) if until else 'unblocked'}{updated}.")
     dropped = app.store.outbox.queued_replies(to=normalised, prefix=is_prefix)
     if dropped:
         whom = "under it" if is_prefix else "to it"

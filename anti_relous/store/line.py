@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from anti_relous.clock import format_moment
 from anti_relous.policy import Block, LineState
 from anti_relous.store.db import Database, from_db, inserted_id, to_db
 
@@ -82,7 +83,7 @@ class Line:
                 " pause_reason = ? WHERE id = 1",
                 (to_db(now), to_db(until) if until else None, reason),
             )
-            until_text = f" until {until.isoformat()}" if until else ""
+            until_text = f" until {format_moment(until)}" if until else ""
             log_event(conn, now, "paused", f"line paused{until_text}: {reason or 'no reason'}")
 
     def resume(self, now: datetime) -> bool:
@@ -102,6 +103,11 @@ class Line:
         with self._db.atomic() as conn:
             set_flood(conn, now, None)
             log_event(conn, now, "flood_end", detail)
+
+    def find_block(self, target: str, *, is_prefix: bool, now: datetime) -> BlockRow | None:
+        """The block in force on exactly ``target``, if any."""
+        with self._db.reading() as conn:
+            return find_block(conn, target, is_prefix, now)
 
     def block(
         self,
@@ -252,17 +258,51 @@ def add_block(
     reason: str,
     automatic: bool,
 ) -> int:
-    """Insert a block and log it."""
+    """Block ``target`` and log it; returns the block's id.
+
+    A block already in force on the same target is updated (end, reason, and manual once an
+    operator blocked it by hand) rather than doubled: ``blocks`` lists one row per target.
+    """
+    how = "automatic" if automatic else "manual"
+    what = "prefix" if is_prefix else "number"
+    until_text = format_moment(until) if until else "no end"
+    existing = find_block(conn, target, is_prefix, now)
+    if existing is not None:
+        conn.execute(
+            "UPDATE blocks SET until = ?, reason = ?, automatic = ? WHERE id = ?",
+            (
+                to_db(until) if until else None,
+                reason,
+                int(automatic and existing.automatic),
+                existing.id,
+            ),
+        )
+        log_event(
+            conn,
+            now,
+            "blocked",
+            f"{how} block of {what} {target} updated: until {until_text}: {reason}",
+        )
+        return existing.id
     cursor = conn.execute(
         "INSERT INTO blocks (target, is_prefix, created_at, until, reason, automatic)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         (target, int(is_prefix), to_db(now), to_db(until) if until else None, reason, automatic),
     )
-    how = "automatic" if automatic else "manual"
-    what = "prefix" if is_prefix else "number"
-    until_text = until.isoformat() if until else "no end"
     log_event(conn, now, "blocked", f"{how} block of {what} {target} until {until_text}: {reason}")
     return inserted_id(cursor)
+
+
+def find_block(
+    conn: sqlite3.Connection, target: str, is_prefix: bool, now: datetime
+) -> BlockRow | None:
+    """The block in force on exactly ``target`` (as a number or as a prefix), if any."""
+    row = conn.execute(
+        f"SELECT {_BLOCK_COLUMNS} FROM blocks WHERE target = ? AND is_prefix = ?"
+        " AND removed_at IS NULL AND (until IS NULL OR until > ?) ORDER BY id LIMIT 1",
+        (target, int(is_prefix), to_db(now)),
+    ).fetchone()
+    return _block(row) if row else None
 
 
 def log_event(conn: sqlite3.Connection, now: datetime, kind: str, detail: str) -> None:
