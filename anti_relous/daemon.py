@@ -48,6 +48,9 @@ MAIN_LOOP_TICK_S = 0.25
 #: port under it, so the whole stop stays within 10 s.
 STOP_GRACE_S = 6.0
 STOP_ABORT_S = 2.0
+#: While the modem is closed, the link is asked this often whether its backoff has passed, so
+#: that an attempt comes when its log line said ("next attempt in 1 s"), not at the next poll.
+RECONNECT_CHECK_INTERVAL = timedelta(seconds=1)
 #: While the modem has not answered yet, ask systemd for more start-up time in these steps.
 START_EXTENSION_S = 30.0
 
@@ -228,6 +231,7 @@ class Daemon:
             ("health", self.line.check_health),
             ("housekeeping", self.line.housekeeping),
             ("heartbeat", self.line.heartbeat),
+            ("reconnect", self._reconnect),
         ):
             self.scheduler.add_job(
                 self._job(function),
@@ -249,6 +253,7 @@ class Daemon:
             "health": schedule.health_interval,
             "housekeeping": timedelta(minutes=1),
             "heartbeat": HEARTBEAT_INTERVAL,
+            "reconnect": RECONNECT_CHECK_INTERVAL,
         }
 
     def _job(self, function: Any) -> Any:
@@ -267,6 +272,10 @@ class Daemon:
 
         run.__name__ = getattr(function, "__name__", "job")
         return run
+
+    def _reconnect(self) -> None:
+        if self.link.modem is None:
+            self.link.get()
 
     def _poll(self) -> None:
         self._poll_requested.clear()

@@ -45,7 +45,11 @@ class ModemLink:
         self._idle = threading.Event()
 
     def get(self) -> Modem | None:
-        """The open modem, opening it if the backoff allows; None while it is unavailable."""
+        """The open modem, opening it if the backoff allows; None while it is unavailable.
+
+        The owner calls this at least once a second while the modem is closed (the daemon's
+        ``reconnect`` job), so the next attempt comes when the logged backoff says.
+        """
         if self.modem is not None:
             return self.modem
         if self.halted or self._monotonic() < self._next_attempt:
@@ -117,5 +121,5 @@ class ModemLink:
     def _retry_later(self, error: ModemError) -> None:
         self.last_error = error
         self._next_attempt = self._monotonic() + self._backoff_s
-        log.info("modem unavailable (%s); next attempt in %.0f s", error, self._backoff_s)
+        log.warning("modem unavailable (%s); next attempt in %.0f s", error, self._backoff_s)
         self._backoff_s = min(self._backoff_s * 2, MAX_BACKOFF_S)

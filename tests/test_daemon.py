@@ -3,6 +3,7 @@
 import itertools
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -231,6 +232,26 @@ def test_the_lock_dies_with_the_daemon_so_a_restart_after_kill_9_starts(tmp_path
         assert "another anti-relous daemon" not in second.log
     finally:
         second.stop()
+
+
+def test_a_missing_modem_is_retried_when_the_backoff_says_not_at_the_next_poll(
+    tmp_path, sim, run_daemon
+):
+    sim.unplug()
+    slow = 'poll_interval = "30s"\nsend_interval = "30s"\nhealth_interval = "30s"'
+    daemon = run_daemon(sim, ready=False, schedule=slow)
+    try:
+        # Backoff 1 s, then 2 s: attempts at about 0, 1 and 3 s, whatever the poll interval.
+        assert eventually(lambda: daemon.log.count("modem unavailable") >= 3, 10), daemon.log
+        attempt = r"WARNING anti_relous.link: modem unavailable .*; next attempt in (\d+) s"
+        waits = re.findall(attempt, daemon.log)
+        assert waits[:3] == ["1", "2", "4"], daemon.log
+    finally:
+        daemon.stop()
+
+
+def test_the_modem_coming_up_is_logged_once(daemon):
+    assert daemon.log.count("modem ready") == 1, daemon.log
 
 
 OPERATOR_UID = 4343

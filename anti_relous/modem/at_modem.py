@@ -144,7 +144,7 @@ class AtModem:
         self._run(commands.PDU_MODE)
         self._select_storage()
         self._enable_new_message_indications()
-        log.info("modem ready on %s", self.port)
+        log.debug("modem ready on %s", self.port)  # ModemLink logs it with the identity
 
     def _unlock_sim(self) -> None:
         state = self._pin_state()
@@ -338,7 +338,8 @@ class AtModem:
                 log.debug("sent part %d/%d to %s", sent, len(parts), mask(number))
         except ModemError as error:
             raise SendFailed(error, sent, len(parts)) from error
-        log.info("sent %d part(s) to %s, references %s", len(parts), mask(number), references)
+        # The service logs the SMS it sent; the references are for troubleshooting.
+        log.debug("sent %d part(s) to %s, references %s", len(parts), mask(number), references)
         return references
 
     def wait_for_new_message(self, timeout_s: float) -> bool:

@@ -180,7 +180,7 @@ class GammuModem:
         except BaseException:
             self.close()
             raise
-        log.info("gammu modem open on %s", self._device)
+        log.debug("gammu modem open on %s", self._device)  # ModemLink logs it with the identity
 
     def close(self) -> None:
         """Disconnect; safe to call twice or after a failure."""
@@ -293,7 +293,7 @@ class GammuModem:
                     doing=f"send the SMS to {mask(number)}",
                 )
                 raise SendFailed(cause, len(references), len(messages)) from None
-        log.info("gammu sent %d part(s) to %s", len(references), mask(number))
+        log.debug("gammu sent %d part(s) to %s", len(references), mask(number))
         return references
 
     def wait_for_new_message(self, timeout_s: float) -> bool:
