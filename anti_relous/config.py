@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar, cast, overload
 
 from anti_relous.errors import AntiRelousError
-from anti_relous.numbers import normalise
 
 DEFAULT_CONFIG_PATH = Path("/etc/anti-relous/config.toml")
 CONFIG_ENV_VAR = "ANTI_RELOUS_CONFIG"
@@ -159,16 +157,15 @@ def _pin(value: Any) -> str:
 
 
 def _regions(value: Any) -> tuple[str, ...]:
+    # Only the form here: whether phonenumbers knows each code is checked when the whole file
+    # is (``Config.check``), so that commands reading [line] do not import phonenumbers.
     if not isinstance(value, list) or not value:
         raise ValueError('expected a non-empty list of region codes such as ["FR"]')
-    import phonenumbers  # on first use: see numbers.py
-
     regions = []
     for item in value:
-        code = item.upper() if isinstance(item, str) else item
-        if code not in phonenumbers.SUPPORTED_REGIONS:
+        if not isinstance(item, str) or not re.fullmatch(r"[A-Za-z]{2}", item):
             raise ValueError(f'{item!r} is not a region code; use two letters such as "FR"')
-        regions.append(code)
+        regions.append(item.upper())
     return tuple(regions)
 
 
@@ -258,6 +255,10 @@ class ScheduleConfig:
 class StorageConfig:
     """Where the evidence lives and how long message texts are kept."""
 
+    #: A mistake here stops even the commands that tolerate the others: on the wrong database
+    #: nothing they do would mean anything.
+    strict: ClassVar[bool] = True
+
     database: Path = _opt(Path("/var/lib/anti-relous/anti-relous.db"), lambda v: Path(_text(v)))
     #: "0" keeps texts forever (for a pending complaint, say).
     retention: timedelta = _opt(timedelta(days=90), _duration(allow_zero=True))
@@ -290,36 +291,247 @@ class ReportConfig:
     founders: tuple[str, ...] = _opt((), _name_list)
 
 
-@dataclass(frozen=True)
+S = TypeVar("S")
+
+
+class Section(Generic[S]):
+    """A section of ``Config``, built from its checked values when first read."""
+
+    def __init__(self, cls: type[S]):
+        self.cls = cls
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, config: None, owner: type) -> Section[S]: ...
+    @overload
+    def __get__(self, config: Config, owner: type) -> S: ...
+    def __get__(self, config: Config | None, owner: type) -> S | Section[S]:
+        if config is None:
+            return self
+        return cast(S, config.section(self.name))
+
+
 class Config:
-    """The whole configuration; ``Config()`` is the documented defaults."""
+    """The whole configuration; ``Config()`` is the documented defaults.
 
-    modem: ModemConfig = field(default_factory=ModemConfig)
-    line: LineConfig = field(default_factory=LineConfig)
-    quota: QuotaConfig = field(default_factory=QuotaConfig)
-    flood: FloodConfig = field(default_factory=FloodConfig)
-    alerts: AlertsConfig = field(default_factory=AlertsConfig)
-    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
-    storage: StorageConfig = field(default_factory=StorageConfig)
-    log: LogConfig = field(default_factory=LogConfig)
-    cost: CostConfig = field(default_factory=CostConfig)
-    report: ReportConfig = field(default_factory=ReportConfig)
-    #: The file this was read from, None for built-in defaults.
-    source: Path | None = field(default=None, compare=False)
+    Every key is checked when the file is read. A section becomes its dataclass the first time
+    a command reads it, and only then are its numbers put in E.164 (which imports phonenumbers);
+    ``check`` does all of that at once, as `run`, `init` and `doctor` need. A *lenient*
+    configuration (``open_config(lenient=True)``) reports each mistake through ``warn`` and uses
+    the key's default instead, except in a ``strict`` section.
+    """
+
+    modem = Section(ModemConfig)
+    line = Section(LineConfig)
+    quota = Section(QuotaConfig)
+    flood = Section(FloodConfig)
+    alerts = Section(AlertsConfig)
+    schedule = Section(ScheduleConfig)
+    storage = Section(StorageConfig)
+    log = Section(LogConfig)
+    cost = Section(CostConfig)
+    report = Section(ReportConfig)
+
+    def __init__(
+        self,
+        document: Mapping[str, Any] | None = None,
+        *,
+        source: Path | None = None,
+        where: str | None = None,
+        lenient: bool = False,
+        warn: Callable[[str], None] | None = None,
+    ):
+        #: The file this was read from, None for built-in defaults.
+        self.source = source
+        self._document = dict(document or {})
+        #: How error messages name the text: the file, or what parse_config was told.
+        self._where = where or (str(source) if source is not None else "<config>")
+        self._lenient = lenient
+        self._warn = warn
+        self._parsed: dict[str, Any] = {}
+        #: Each section's checked values: every key of the file is checked at once, since that
+        #: costs little; what needs phonenumbers waits for a command to read it.
+        self._values: dict[str, dict[str, Any]] = {}
+        for name, raw in self._document.items():
+            if name not in _SECTIONS:
+                self._problem(_unknown("section", name, _SECTIONS, self._where), None)
+            elif not isinstance(raw, Mapping):
+                self._problem(
+                    ConfigError(f"expected a table, write it as [{name}]", key=name,
+                                source=self._where),
+                    _SECTIONS[name],
+                )  # fmt: skip
+            else:
+                self._values[name] = self._checked(_SECTIONS[name], name, raw)
+
+    @staticmethod
+    def section_types() -> dict[str, type]:
+        """Section name -> its dataclass, in the order of the file."""
+        return dict(_SECTIONS)
+
+    def section(self, name: str) -> Any:
+        """The parsed section ``name`` (ConfigError if it is wrong and this is not lenient)."""
+        if name not in self._parsed:
+            section = _SECTIONS[name](**self._values.get(name, {}))
+            finish = _FINISH.get(name)
+            self._parsed[name] = finish(self, section) if finish else section
+        return self._parsed[name]
+
+    def sections(self) -> dict[str, Any]:
+        """Every section, parsed."""
+        return {name: self.section(name) for name in _SECTIONS}
+
+    def check(self) -> Config:
+        """Parse every section and run the checks that need more than the file (region codes
+        known to phonenumbers): what `run`, `init` and `doctor` need. Returns self."""
+        self.sections()
+        for check in _WHOLE_FILE_CHECKS:
+            check(self)
+        return self
+
+    def with_section(self, name: str, section: Any) -> Config:
+        """A copy with section ``name`` replaced."""
+        copy = Config(
+            self._document,
+            source=self.source,
+            where=self._where,
+            lenient=self._lenient,
+            warn=self._warn,
+        )
+        copy._parsed = {**self._parsed, name: section}
+        return copy
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Config):
+            return NotImplemented
+        return self.sections() == other.sections()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Config(source={self.source!r})"
+
+    def _checked(self, cls: type, name: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+        known = {f.name: f for f in fields(cls)}
+        values = {}
+        for key, value in raw.items():
+            if key not in known:
+                error = _unknown("key", key, known, self._where, section=name)
+                self._problem(error, cls)
+                continue
+            try:
+                values[key] = known[key].metadata["check"](value)
+            except ValueError as error:
+                self._problem(ConfigError(str(error), key=f"{name}.{key}", source=self._where), cls)
+        return values
+
+    def _problem(self, error: ConfigError, cls: type | None) -> None:
+        if not self._lenient or getattr(cls, "strict", False) or self._warn is None:
+            raise error
+        self._warn(
+            f"{error} (ignored by this command; `anti-relous run` refuses the file until it "
+            "is fixed)"
+        )
 
 
-_SECTION_TYPES: dict[str, type] = {
-    "modem": ModemConfig,
-    "line": LineConfig,
-    "quota": QuotaConfig,
-    "flood": FloodConfig,
-    "alerts": AlertsConfig,
-    "schedule": ScheduleConfig,
-    "storage": StorageConfig,
-    "log": LogConfig,
-    "cost": CostConfig,
-    "report": ReportConfig,
+_SECTIONS: dict[str, type] = {
+    name: value.cls for name, value in vars(Config).items() if isinstance(value, Section)
 }
+
+
+def _unknown(
+    what: str, name: str, known: Iterable[str], source: str, *, section: str | None = None
+) -> ConfigError:
+    """An unknown section or key, with the closest known name when one is close."""
+    import difflib
+
+    names = list(known)
+    close = difflib.get_close_matches(name, names, n=1)
+    spelled = (lambda n: f"[{n}]") if section is None else (lambda n: n)
+    hint = f"did you mean {spelled(close[0])}?" if close else f"expected one of {', '.join(names)}"
+    return ConfigError(
+        f"unknown {what}; {hint}",
+        key=f"{section}.{name}" if section else name,
+        source=source,
+    )
+
+
+def _e164(config: Config, text: str, key: str, region: str) -> str | None:
+    from anti_relous.numbers import normalise
+
+    number = normalise(text, region)
+    if number is None:
+        config._problem(
+            ConfigError(
+                f"{text!r} is not a valid phone number; write it as +33612345678",
+                key=key,
+                source=config._where,
+            ),
+            None,
+        )
+    return number
+
+
+def _finish_line(config: Config, line: LineConfig) -> LineConfig:
+    # Numbers may be written in the line's national format, known once the regions are read.
+    if not line.own_number:
+        return line
+    own = _e164(config, line.own_number, "line.own_number", line.default_region)
+    return replace(line, own_number=own or "")
+
+
+def _finish_alerts(config: Config, alerts: AlertsConfig) -> AlertsConfig:
+    if not alerts.numbers:
+        return alerts
+    region = config.line.default_region
+    numbers = (_e164(config, n, "alerts.numbers", region) for n in alerts.numbers)
+    return replace(alerts, numbers=tuple(n for n in numbers if n is not None))
+
+
+def _finish_storage(config: Config, storage: StorageConfig) -> StorageConfig:
+    if storage.database.is_absolute() or config.source is None:
+        return storage
+    # The service runs from /, so a relative database path means "next to the config".
+    return replace(storage, database=config.source.resolve().parent / storage.database)
+
+
+def _finish_report(config: Config, report: ReportConfig) -> ReportConfig:
+    if not report.flags or Path(report.flags).is_absolute() or config.source is None:
+        return report
+    # Like the database: a relative flag list lives next to the configuration.
+    return replace(report, flags=str(config.source.resolve().parent / report.flags))
+
+
+#: What a section needs once parsed: numbers in E.164, paths made absolute.
+_FINISH: dict[str, Callable[[Config, Any], Any]] = {
+    "line": _finish_line,
+    "alerts": _finish_alerts,
+    "storage": _finish_storage,
+    "report": _finish_report,
+}
+
+
+def _known_regions(config: Config) -> None:
+    import phonenumbers  # on first use: see numbers.py
+
+    for region in config.line.allowed_regions:
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            config._problem(
+                ConfigError(
+                    f"{region!r} is not a region code phonenumbers knows; use two letters "
+                    'such as "FR"',
+                    key="line.allowed_regions",
+                    source=config._where,
+                ),
+                None,
+            )
+
+
+#: Checks beyond one section's values, run by ``Config.check``.
+_WHOLE_FILE_CHECKS: tuple[Callable[[Config], None], ...] = (_known_regions,)
 
 
 def resolve_config_path(option: str | os.PathLike[str] | None) -> Path:
@@ -331,7 +543,18 @@ def resolve_config_path(option: str | os.PathLike[str] | None) -> Path:
 
 
 def load_config(path: Path) -> Config:
-    """Read and validate the TOML file at ``path``."""
+    """Read the TOML file at ``path`` and check all of it (ConfigError on the first mistake)."""
+    return open_config(path).check()
+
+
+def open_config(
+    path: Path, *, lenient: bool = False, warn: Callable[[str], None] | None = None
+) -> Config:
+    """Read the TOML file at ``path``; each section is checked when first read.
+
+    ``lenient``: a bad key is reported through ``warn`` and replaced by its default, so that
+    steering the line survives a typo made while editing the file (not in ``[storage]``).
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -346,79 +569,18 @@ def load_config(path: Path) -> Config:
         ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"cannot read {path}: {error}") from None
-    config = parse_config(text, source=str(path))
-    database = config.storage.database
-    if not database.is_absolute():
-        # The service runs from /, so a relative database path means "next to the config".
-        database = path.resolve().parent / database
-    flags = config.report.flags
-    if flags and not Path(flags).is_absolute():
-        flags = str(path.resolve().parent / flags)
-    return replace(
-        config,
-        storage=replace(config.storage, database=database),
-        report=replace(config.report, flags=flags),
-        source=path,
-    )
+    return Config(_toml(text, str(path)), source=path, lenient=lenient, warn=warn)
 
 
 def parse_config(text: str, source: str = "<config>") -> Config:
-    """Validate TOML ``text``; ``source`` names it in error messages."""
+    """Check all of TOML ``text``; ``source`` names it in error messages."""
+    return Config(_toml(text, source), where=source).check()
+
+
+def _toml(text: str, source: str) -> dict[str, Any]:
+    import tomllib
+
     try:
-        document = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"not valid TOML: {error}", source=source) from None
-    for name in document:
-        if name not in _SECTION_TYPES:
-            raise ConfigError(
-                f"unknown section; expected one of {', '.join(_SECTION_TYPES)}",
-                key=name,
-                source=source,
-            )
-    values = {}
-    for name in _SECTION_TYPES:
-        raw = document.get(name, {})
-        if not isinstance(raw, Mapping):
-            raise ConfigError(f"expected a table, write it as [{name}]", key=name, source=source)
-        values[name] = _parse_section(_SECTION_TYPES[name], name, raw, source)
-    return _normalise_numbers(Config(**values), source)
-
-
-def _parse_section(cls: type, name: str, raw: Mapping[str, Any], source: str) -> Any:
-    known = {f.name: f for f in fields(cls)}
-    parsed = {}
-    for key, value in raw.items():
-        if key not in known:
-            raise ConfigError(
-                f"unknown key; expected one of {', '.join(known)}",
-                key=f"{name}.{key}",
-                source=source,
-            )
-        try:
-            parsed[key] = known[key].metadata["check"](value)
-        except ValueError as error:
-            raise ConfigError(str(error), key=f"{name}.{key}", source=source) from None
-    return cls(**parsed)
-
-
-def _normalise_numbers(config: Config, source: str) -> Config:
-    """Numbers may be written in the line's national format, known only once regions are read."""
-    region = config.line.default_region
-
-    def e164(text: str, key: str) -> str:
-        number = normalise(text, region)
-        if number is None:
-            raise ConfigError(
-                f"{text!r} is not a valid phone number; write it as +33612345678",
-                key=key,
-                source=source,
-            )
-        return number
-
-    own = e164(config.line.own_number, "line.own_number") if config.line.own_number else ""
-    alerts = tuple(e164(n, "alerts.numbers") for n in config.alerts.numbers)
-    return replace(
-        config,
-        line=replace(config.line, own_number=own),
-        alerts=replace(config.alerts, numbers=alerts),
-    )

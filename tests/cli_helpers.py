@@ -16,7 +16,7 @@ from conftest import require_tool
 from store_helpers import part
 
 from anti_relous.cli import cli
-from anti_relous.config import load_config
+from anti_relous.config import open_config
 from anti_relous.policy import Rules
 from anti_relous.service import Texts, decide_pending
 from anti_relous.simulator.sandbox import SimulateDir, config_text
@@ -33,7 +33,8 @@ class Line:
         self.config_path = self.place.config
         self.db_path = self.place.database
         self.config_path.write_text(config_text(self.place, overrides))
-        self.config = load_config(self.config_path)
+        # Leniently: some tests give the file a mistake on purpose, for the CLI to cope with.
+        self.config = open_config(self.config_path, lenient=True, warn=lambda problem: None)
         self.db_path = self.config.storage.database
         Store.open(self.db_path).close()
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
 from cli_helpers import Line, as_operator
 from click.testing import CliRunner
@@ -73,13 +76,63 @@ def test_config_path_comes_from_the_environment_without_option(tmp_path):
     assert str(missing) in result.stderr
 
 
-def test_invalid_config_names_the_key_and_exits_2(tmp_path):
+@pytest.mark.parametrize("args", [["run"], ["send", "+33612345678", "test"]], ids=lambda a: a[0])
+def test_invalid_config_names_the_key_and_exits_2(tmp_path, args):
     config = tmp_path / "config.toml"
     config.write_text('[quota]\nreplies_per_day = "lots"\n')
-    result = CliRunner().invoke(cli, ["--config", str(config), "status"])
+    result = CliRunner().invoke(cli, ["--config", str(config), *args])
     assert result.exit_code == 2
     assert "[quota] replies_per_day" in result.stderr
     assert "Traceback" not in result.output
+
+
+LENIENT_COMMANDS = [
+    ["pause", "--reason", "incident"],
+    ["resume"],
+    ["block", "0612345678"],
+    ["unblock", "0612345678"],
+    ["blocks"],
+    ["inbox"],
+    ["outbox"],
+    ["stats"],
+    ["verify"],
+    ["export"],
+    ["status"],
+]
+
+
+@pytest.fixture
+def line_with_a_typo(tmp_path):
+    line = Line(tmp_path, {"quota": {"replies_per_dya": 5}})
+    line.publish_daemon(pid=os.getpid())
+    line.invoke("block", "0612345678")
+    return line
+
+
+@pytest.mark.parametrize("args", LENIENT_COMMANDS, ids=lambda a: a[0])
+def test_steering_and_watching_run_on_a_config_with_a_typo_with_one_warning(line_with_a_typo, args):
+    result = line_with_a_typo.invoke(*args)
+    assert result.exit_code == 0, result.output
+    (warning,) = [row for row in result.stderr.splitlines() if row.startswith("Warning")]
+    assert "[quota] replies_per_dya" in warning and "did you mean replies_per_day?" in warning
+    assert "anti-relous run" in warning
+
+
+def test_a_bad_value_falls_back_to_its_default_for_such_commands(tmp_path):
+    line = Line(tmp_path, {"quota": {"replies_per_hour": "lots", "replies_per_day": 7}})
+    line.publish_daemon(pid=os.getpid())
+    result = line.invoke("status", "--json")
+    caps = {c["name"]: c["limit"] for c in json.loads(result.stdout)["caps"]}
+    assert (caps["hour"], caps["day"]) == (60, 7)
+    assert "[quota] replies_per_hour" in result.stderr
+
+
+def test_a_broken_storage_section_still_stops_them(tmp_path):
+    line = Line(tmp_path)
+    line.config_path.write_text(line.config_path.read_text() + "databse = 'x.db'\n")
+    result = line.invoke("pause")
+    assert result.exit_code == 2
+    assert "[storage] databse" in result.stderr and "did you mean database?" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from anti_relous.config import (
     ConfigError,
     format_duration,
     load_config,
+    open_config,
     parse_config,
     parse_duration,
     resolve_config_path,
@@ -25,9 +26,7 @@ def test_example_file_holds_exactly_the_documented_defaults():
 
 def test_example_file_documents_every_key():
     text = EXAMPLE.read_text()
-    for section_name, section in vars(Config()).items():
-        if section_name == "source":
-            continue
+    for section_name, section in Config().sections().items():
         assert f"[{section_name}]" in text
         for key in vars(section):
             assert re.search(rf"^{key} = ", text, re.MULTILINE), f"{section_name}.{key}"
@@ -86,6 +85,57 @@ def test_bad_value_names_its_key_and_the_expectation(toml, key, expected):
     message = str(caught.value)
     assert message.startswith(f"line.toml: {key}: "), message
     assert expected in message
+
+
+@pytest.mark.parametrize(
+    ("toml", "hint"),
+    [
+        ("[quota]\nreplies_per_dya = 5", "did you mean replies_per_day?"),
+        ("[floods]\nthreshold = 1", "did you mean [flood]?"),
+        ("[alert]\nnumbers = []", "did you mean [alerts]?"),
+    ],
+)
+def test_a_misspelt_name_suggests_the_closest_one(toml, hint):
+    with pytest.raises(ConfigError, match=re.escape(hint)):
+        parse_config(toml)
+
+
+def test_opening_a_config_reports_a_mistake_in_any_section_at_once(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[modem]\nbaudrate = 0\n[storage]\ndatabase = "line.db"\n')
+    with pytest.raises(ConfigError, match=r"\[modem\] baudrate"):
+        open_config(path)
+
+
+def test_numbers_are_checked_when_a_command_reads_their_section(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[alerts]\nnumbers = ["+3361"]\n[storage]\ndatabase = "line.db"\n')
+    config = open_config(path)
+    assert config.storage.database == tmp_path / "line.db"
+    with pytest.raises(ConfigError, match=r"\[alerts\] numbers"):
+        config.alerts  # noqa: B018 - reading the section is the test
+
+
+def test_lenient_config_warns_and_takes_the_default_of_a_bad_key_only(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text("[quota]\nreplies_per_dya = 5\nreplies_per_hour = 7\n")
+    warnings = []
+    config = open_config(path, lenient=True, warn=warnings.append)
+    assert (config.quota.replies_per_day, config.quota.replies_per_hour) == (300, 7)
+    config.quota  # noqa: B018 - a second read warns no more
+    assert len(warnings) == 1 and "replies_per_dya" in warnings[0]
+
+
+def test_lenient_config_still_refuses_a_bad_storage_section(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text("[storage]\ndatabase = 3\n")
+    with pytest.raises(ConfigError, match=r"\[storage\] database"):
+        open_config(path, lenient=True, warn=print)
+
+
+def test_loading_checks_every_section_at_once():
+    with pytest.raises(ConfigError, match=r"\[log\] level"):
+        parse_config('[log]\nlevel = "loud"')
 
 
 def test_broken_toml_is_a_config_error_with_its_position():

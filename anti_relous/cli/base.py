@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,10 +80,17 @@ class AntiRelousGroup(click.Group):
 
 
 class App:
-    """What commands share: the configuration and the store, each opened on first use."""
+    """What commands share: the configuration and the store, each opened on first use.
+
+    Each section of the configuration is checked when a command first reads it. Commands that
+    only steer or watch the line (``pass_lenient_app``) tolerate mistakes outside [storage],
+    with one warning each on stderr: a typo made while editing the file during an incident
+    must not keep the operator from pausing the line.
+    """
 
     def __init__(self, config_option: str | None):
         self.config_option = config_option
+        self.lenient = False
         self._config: Config | None = None
         self._store: Store | None = None
 
@@ -96,9 +105,9 @@ class App:
     def config(self) -> Config:
         """The loaded configuration (ConfigError, exit 2, if missing or invalid)."""
         if self._config is None:
-            from anti_relous.config import load_config
+            from anti_relous.config import open_config
 
-            self._config = load_config(self.config_path)
+            self._config = open_config(self.config_path, lenient=self.lenient, warn=_warn)
         return self._config
 
     @property
@@ -117,6 +126,10 @@ class App:
             self._store = None
 
 
+def _warn(problem: str) -> None:
+    click.echo(f"Warning: {problem}", err=True)
+
+
 pass_app = click.make_pass_decorator(App)
 
 
@@ -127,6 +140,21 @@ def echo(message: str, *, err: bool = False) -> None:
     rest, so no control, C1 or bidi character in any message reaches the terminal raw.
     """
     click.echo(visible(message, newline="\n"), err=err)
+
+
+def pass_lenient_app(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Like ``pass_app``, for a command that runs on a configuration with mistakes outside
+    [storage] (each one a warning, and its default used)."""
+
+    @click.pass_context
+    def run(ctx: click.Context, /, *args: Any, **kwargs: Any) -> Any:
+        app = ctx.find_object(App)
+        if app is None:  # pragma: no cover - the group always creates it
+            raise RuntimeError("no App in the click context")
+        app.lenient = True
+        return ctx.invoke(command, app, *args, **kwargs)
+
+    return functools.update_wrapper(run, command)
 
 
 def echo_json(value: Any) -> None:

@@ -20,6 +20,7 @@ from anti_relous.cli.base import (
     echo_json,
     moment_callback,
     pass_app,
+    pass_lenient_app,
     period_or_exit,
     sender_filter,
     usage_error,
@@ -83,7 +84,7 @@ def _output(target: str, fmt: str, force: bool) -> Iterator[IO[str]]:
     help="Put ' before CSV cells a spreadsheet would run as formulas (= + - @ tab CR).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
-@pass_app
+@pass_lenient_app
 def export(
     app: App,
     fmt: str | None,
@@ -138,7 +139,7 @@ def _progress(total: int, label: str) -> Iterator[Any]:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@pass_app
+@pass_lenient_app
 def verify(app: App, as_json: bool) -> None:
     """Check the evidence chain: "OK, N messages" and its head hash, or the first broken row.
 

@@ -30,7 +30,7 @@ def run(app: App) -> None:
     """
     from anti_relous import daemon
 
-    sys.exit(daemon.run(app.config, config_path=app.config_path))
+    sys.exit(daemon.run(app.config.check(), config_path=app.config_path))
 
 
 @cli.command()

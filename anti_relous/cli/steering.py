@@ -17,6 +17,7 @@ from anti_relous.cli.base import (
     moment_callback,
     number_or_exit,
     pass_app,
+    pass_lenient_app,
     usage_error,
 )
 from anti_relous.clock import utc_now
@@ -44,7 +45,7 @@ def _daemon_note(app: App) -> str:
     help="HH:MM (local) or ISO 8601.",
 )
 @click.option("--reason", help="Why, for the record and for `status`.")
-@pass_app
+@pass_lenient_app
 def pause(app: App, duration: timedelta | None, until: datetime | None, reason: str | None) -> None:
     """Stop replying (every SMS is still recorded) until `resume`, --for or --until.
 
@@ -79,7 +80,7 @@ def pause(app: App, duration: timedelta | None, until: datetime | None, reason: 
 
 
 @cli.command()
-@pass_app
+@pass_lenient_app
 def resume(app: App) -> None:
     """Reply again after a pause.
 
@@ -101,7 +102,7 @@ def resume(app: App) -> None:
 @click.option("--for", "duration", metavar="DURATION", callback=duration_callback, help="e.g. 7d.")
 @click.option("--reason", default="manual block", show_default=True, help="For the record.")
 @click.option("--force", is_flag=True, help="Block a prefix even if it covers the line's country.")
-@pass_app
+@pass_lenient_app
 def block(
     app: App, target: str, prefix: bool, duration: timedelta | None, reason: str, force: bool
 ) -> None:
@@ -149,7 +150,7 @@ def block(
 @cli.command()
 @click.argument("target", metavar="NUMBER|PREFIX")
 @click.option("--prefix", is_flag=True, help="TARGET is a prefix.")
-@pass_app
+@pass_lenient_app
 def unblock(app: App, target: str, prefix: bool) -> None:
     """Lift the blocks on a number or prefix (manual or automatic).
 

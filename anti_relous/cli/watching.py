@@ -17,6 +17,7 @@ from anti_relous.cli.base import (
     echo_json,
     moment_callback,
     pass_app,
+    pass_lenient_app,
     period_or_exit,
     sender_filter,
 )
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@pass_app
+@pass_lenient_app
 def status(app: App, as_json: bool) -> None:
     """Pause, flood mode, daemon and modem health, today's traffic, queue and caps.
 
@@ -68,7 +69,7 @@ def status(app: App, as_json: bool) -> None:
 )
 @click.option("--until", metavar="TIME", callback=moment_callback(ahead=False), help="Same forms.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@pass_app
+@pass_lenient_app
 def stats(app: App, since: datetime | None, until: datetime | None, as_json: bool) -> None:
     """Traffic and costs over a period, with an hour-by-hour chart of inbound vs replies.
 
@@ -94,7 +95,7 @@ def stats(app: App, since: datetime | None, until: datetime | None, as_json: boo
 @cli.command()
 @click.option("--all", "include_expired", is_flag=True, help="Include expired blocks.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-@pass_app
+@pass_lenient_app
 def blocks(app: App, include_expired: bool, as_json: bool) -> None:
     """List blocks in force, manual and automatic, with their expiry.
 
@@ -143,7 +144,7 @@ def blocks(app: App, include_expired: bool, as_json: bool) -> None:
 @click.option("--id", "message_id", type=click.IntRange(min=1), help="Show this message in full.")
 @click.option("--full", is_flag=True, help="Show each message in full, line breaks included.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array (full texts).")
-@pass_app
+@pass_lenient_app
 def inbox(
     app: App,
     sender: str | None,
@@ -215,7 +216,7 @@ def _inbox_text(row: MessageRow) -> str:
 @click.option("--state", type=click.Choice(OUTBOX_STATES), help="Only this state.")
 @click.option("--last", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-@pass_app
+@pass_lenient_app
 def outbox(app: App, state: str | None, last: int, as_json: bool) -> None:
     """SMS the line sends (replies, alerts, manual), newest first, with their state.
 
