@@ -245,3 +245,28 @@ def test_doctor_reports_a_database_directory_not_enterable_as_a_problem(
     (database,) = [line for line in result.stdout.splitlines() if line[5:].startswith("database")]
     assert database.startswith("[XX]") and "permission denied" in database
     assert "newgrp anti-relous" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["status"], ["pause"], ["blocks", "--json"]], ids=lambda a: a[0])
+def test_config_may_also_come_after_the_command(line, args):
+    line.publish_daemon(pid=os.getpid())
+    result = CliRunner().invoke(cli, [*args, "--config", str(line.config_path)])
+    assert result.exit_code == 0, result.output
+
+
+def test_config_before_and_after_the_command_must_agree(line, tmp_path):
+    other = tmp_path / "other.toml"
+    result = CliRunner().invoke(
+        cli, ["--config", str(line.config_path), "status", "--config", str(other)]
+    )
+    assert result.exit_code == 2
+    assert "--config" in result.stderr and str(other) in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [["pause", "--for", "2x"], ["block", "0612345678", "--for", "forever"]], ids=str
+)
+def test_errors_name_the_option_as_typed(line, args):
+    result = line.invoke(*args)
+    assert result.stderr.startswith("Error: --for: "), result.stderr
+    assert "--duration" not in result.stderr

@@ -92,3 +92,12 @@ def test_quickstart_is_exactly_make_demo_and_make_test():
 def test_a_bad_example_would_be_caught():
     with pytest.raises(click.UsageError):
         parse("anti-relous pause --four 2h")
+
+
+@pytest.mark.parametrize("group", [[], ["simulate"]], ids=["anti-relous", "simulate"])
+def test_command_lists_in_help_are_never_cut_short(group):
+    from click.testing import CliRunner
+
+    output = CliRunner().invoke(cli, [*group, "--help"], terminal_width=80).output
+    listed = output.split("Commands:", 1)[1].splitlines()
+    assert [line for line in listed if line.rstrip().endswith("...")] == []

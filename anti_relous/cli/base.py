@@ -69,8 +69,39 @@ def translate(error: AntiRelousError) -> CliError:
     return CliUsageError(str(error)) if error.exit_code == 2 else CliError(str(error))
 
 
+def _config_after_command(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """``anti-relous status --config X`` means ``anti-relous --config X status``."""
+    app = ctx.find_object(App)
+    if value is None or app is None:
+        return
+    if app.config_option is not None and app.config_option != value:
+        raise usage_error(
+            f"--config given twice ({app.config_option} before the command, {value} after it): "
+            "give it once"
+        )
+    app.config_option = value
+
+
+class AntiRelousCommand(click.Command):
+    """A command that also takes ``--config`` after its name, where people tend to type it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.append(
+            click.Option(
+                ["--config"],
+                metavar="PATH",
+                expose_value=False,
+                callback=_config_after_command,
+                help="Configuration file (also accepted before the command).",
+            )
+        )
+
+
 class AntiRelousGroup(click.Group):
     """Turns the package's own errors into one line and their exit code, never a traceback."""
+
+    command_class = AntiRelousCommand
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -174,10 +205,15 @@ def duration_callback(
     try:
         delta = parse_duration(value)
     except ValueError as error:
-        raise usage_error(f"--{param.name}: {error}") from None
+        raise usage_error(f"{option_name(param)}: {error}") from None
     if delta <= timedelta(0):
-        raise usage_error(f'--{param.name}: give a duration above zero such as "2h"')
+        raise usage_error(f'{option_name(param)}: give a duration above zero such as "2h"')
     return delta
+
+
+def option_name(param: click.Parameter) -> str:
+    """The option as people type it (``--for``), not the variable it fills (``duration``)."""
+    return param.opts[0] if param.opts else f"--{param.name}"
 
 
 def moment_callback(ahead: bool) -> Any:
@@ -189,7 +225,7 @@ def moment_callback(ahead: bool) -> Any:
         try:
             return parse_moment(value, local_now(), ahead=ahead)
         except ValueError as error:
-            raise usage_error(f"--{param.name}: {error}") from None
+            raise usage_error(f"{option_name(param)}: {error}") from None
 
     return parse
 

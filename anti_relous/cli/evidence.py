@@ -64,7 +64,7 @@ def _output(target: str, fmt: str, force: bool) -> Iterator[IO[str]]:
         yield handle
 
 
-@cli.command()
+@cli.command(short_help="Export messages as evidence, with raw PDUs and chain hashes.")
 @click.option(
     "--format",
     "fmt",
@@ -137,7 +137,7 @@ def _progress(total: int, label: str) -> Iterator[Any]:
         yield bar.update
 
 
-@cli.command()
+@cli.command(short_help="Check the evidence chain and print its head hash.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_lenient_app
 def verify(app: App, as_json: bool) -> None:

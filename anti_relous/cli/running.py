@@ -18,7 +18,7 @@ from anti_relous.cli.base import (
 )
 
 
-@cli.command()
+@cli.command(short_help="Run the line: poll the SIM, record, decide, reply.")
 @pass_app
 def run(app: App) -> None:
     """Run the line: poll the SIM, record, decide, reply (systemd starts this).
@@ -33,7 +33,7 @@ def run(app: App) -> None:
     sys.exit(daemon.run(app.config.check(), config_path=app.config_path))
 
 
-@cli.command()
+@cli.command(short_help="Play a bot flood against the daemon on a simulated dongle.")
 @click.option("--messages", "flood_size", default=2000, show_default=True, help="SMS in the flood.")
 @click.option("--bots", default=50, show_default=True, help="Numbers the flood comes from.")
 @click.option("--keep", is_flag=True, help="Keep the demo's config, database and logs.")
@@ -69,7 +69,7 @@ def demo(flood_size: int, bots: int, keep: bool, report: Path | None) -> None:
     )
 
 
-@cli.command()
+@cli.command(short_help="Write the configuration and create the database.")
 @click.option(
     "--path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -124,7 +124,7 @@ def init(app: App, path: Path | None, database: Path | None, force: bool) -> Non
         )
 
 
-@cli.command()
+@cli.command(short_help="Check the dongle, port, permissions, SIM, config and database.")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 @click.option(
     "--no-modem", is_flag=True, help="Do not open the modem (e.g. while the daemon runs)."
@@ -152,7 +152,10 @@ def doctor(app: App, as_json: bool, no_modem: bool) -> None:
         raise CliError(f"{len(report.problems)} problem(s) found; fix them with the commands above")
 
 
-@cli.group(invoke_without_command=True)
+@cli.group(
+    invoke_without_command=True,
+    short_help="Run a simulated USB dongle on a pty (no hardware needed).",
+)
 @click.option(
     "--dir",
     "directory",

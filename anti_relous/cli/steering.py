@@ -34,7 +34,7 @@ def _daemon_note(app: App) -> str:
     return f"Note: {info.why_not}; it applies once `anti-relous run` starts."
 
 
-@cli.command()
+@cli.command(short_help="Stop replying (SMS are still recorded) until resume or a time.")
 @click.option(
     "--for", "duration", metavar="DURATION", callback=duration_callback, help="e.g. 2h, 30m."
 )
@@ -96,7 +96,7 @@ def resume(app: App) -> None:
         echo("The line was not paused.")
 
 
-@cli.command()
+@cli.command(short_help="Never reply to a number, or to a prefix.")
 @click.argument("target", metavar="NUMBER|PREFIX")
 @click.option("--prefix", is_flag=True, help="Block every number starting with TARGET.")
 @click.option("--for", "duration", metavar="DURATION", callback=duration_callback, help="e.g. 7d.")
@@ -167,7 +167,7 @@ def unblock(app: App, target: str, prefix: bool) -> None:
     echo(f"Unblocked {what} ({lifted} block{'s' if lifted > 1 else ''} lifted).")
 
 
-@cli.command()
+@cli.command(short_help="Send an SMS by hand; it counts against the caps.")
 @click.argument("number")
 @click.argument("text")
 @click.option("--force", is_flag=True, help="Send even if it exceeds a cap.")

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from anti_relous.store.reports import MessageRow
 
 
-@cli.command()
+@cli.command(short_help="Pause, flood, daemon, modem, today's traffic, queue and caps.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_lenient_app
 def status(app: App, as_json: bool) -> None:
@@ -60,7 +60,7 @@ def status(app: App, as_json: bool) -> None:
         )
 
 
-@cli.command()
+@cli.command(short_help="Traffic and costs over a period, with an hourly chart.")
 @click.option(
     "--since",
     metavar="TIME",
@@ -212,7 +212,7 @@ def _inbox_text(row: MessageRow) -> str:
     return "[text erased after [storage] retention]"
 
 
-@cli.command()
+@cli.command(short_help="SMS the line sends, newest first, with their state.")
 @click.option("--state", type=click.Choice(OUTBOX_STATES), help="Only this state.")
 @click.option("--last", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
