@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cli_helpers import as_operator
 from click.testing import CliRunner
 
 from anti_relous.admin.provision import config_text, example_config
@@ -61,6 +62,7 @@ def test_written_config_loads_with_the_documented_defaults_and_the_database(tmp_
 
 
 def test_init_creates_the_database_0660(tmp_path):
+    (tmp_path / "state").mkdir()
     database = tmp_path / "state" / "line.db"
     result = init("--path", str(tmp_path / "config.toml"), "--database", str(database))
     assert f"Created database {database}" in result.output
@@ -76,6 +78,49 @@ def test_init_keeps_an_existing_database(tmp_path):
     init("--path", str(tmp_path / "config.toml"), "--database", str(database))
     with Store.open(database, create=False) as store:
         assert store.line.state().pause_reason == "kept"
+
+
+def test_a_database_in_a_missing_directory_is_refused_before_anything_is_written(tmp_path):
+    target = tmp_path / "config.toml"
+    result = init("--path", str(target), "--database", str(tmp_path / "sate" / "line.db"))
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert f"{tmp_path / 'sate'} does not exist" in result.stderr and "mkdir -p" in result.stderr
+    assert "permission" not in result.stderr
+    assert not target.exists() and not (tmp_path / "sate").exists()
+
+
+def test_a_database_directory_without_write_permission_is_refused_before_anything(tmp_path):
+    (tmp_path / "ro").mkdir(mode=0o555)
+    target = tmp_path / "config.toml"
+    result = as_operator(
+        ["init", "--path", str(target), "--database", str(tmp_path / "ro" / "line.db")]
+    )
+    assert result.returncode == 1, result.stderr
+    assert f"permission denied in {tmp_path / 'ro'}" in result.stderr
+    assert "does not exist" not in result.stderr
+    assert not target.exists()
+
+
+def test_init_again_keeps_the_config_and_creates_only_the_missing_database(tmp_path):
+    target, database = tmp_path / "config.toml", tmp_path / "line.db"
+    init("--path", str(target), "--database", str(database))
+    target.write_text(target.read_text() + "# edited\n")
+    database.unlink()
+    result = init("--path", str(target))
+    assert result.exit_code == 0, result.output
+    assert f"Kept the existing {target}" in result.output
+    assert f"Created database {database}" in result.output
+    assert target.read_text().endswith("# edited\n")
+
+
+def test_init_when_both_exist_keeps_both(tmp_path):
+    target, database = tmp_path / "config.toml", tmp_path / "line.db"
+    init("--path", str(target), "--database", str(database))
+    result = init("--path", str(target), "--database", str(database))
+    assert result.exit_code == 0
+    assert f"Kept the existing {target}" in result.output
+    assert f"Kept the existing database {database}" in result.output
 
 
 def test_init_refuses_to_overwrite_without_force(tmp_path):

@@ -74,6 +74,34 @@ def write_config(path: Path, text: str, *, force: bool) -> str | None:
     return SERVICE_GROUP if give is not None else None
 
 
+def check_database_place(path: Path) -> None:
+    """Raise AdminError, before anything is written, if the database cannot be made at ``path``.
+
+    A missing directory (often a typo in --database) and a directory this user may not write
+    in get different advice; a missing directory is never created: a mistyped path would
+    quietly become the line's home, owned by whoever ran init.
+    """
+    try:
+        if path.exists():
+            return
+    except PermissionError:
+        raise AdminError(
+            f"cannot reach {path}: permission denied on a directory above it: run as root "
+            "(sudo anti-relous init) or as the service user"
+        ) from None
+    directory = path.parent
+    if not directory.is_dir():
+        raise AdminError(
+            f"cannot create the database {path}: the directory {directory} does not exist "
+            f"(a typo in --database?); fix the path, or create it first: mkdir -p {directory}"
+        )
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise AdminError(
+            f"cannot create the database {path}: permission denied in {directory}: run as "
+            "root (sudo anti-relous init), or give a --database in a directory you can write"
+        )
+
+
 def create_database(path: Path) -> bool:
     """Create (0660) and migrate the database; returns False if it already existed.
 

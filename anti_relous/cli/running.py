@@ -96,14 +96,32 @@ def init(app: App, path: Path | None, database: Path | None, force: bool) -> Non
     """
     from anti_relous.admin import provision
     from anti_relous.admin.status import reply_info, reply_warning
-    from anti_relous.config import DEFAULT_CONFIG_PATH, load_config
+    from anti_relous.config import DEFAULT_CONFIG_PATH, Config, load_config
 
     target = path or app.config_path
-    text = provision.config_text(database.absolute() if database else None)
-    group = provision.write_config(target, text, force=force)
-    config = load_config(target)
-    owner = f", group {group}" if group else ""
-    echo(f"Wrote {target} (mode 0640{owner}): every key is commented, edit it.")
+    database = database.absolute() if database else None
+    # Check everything before writing anything, and write only what is missing.
+    keep = target.exists() and not force
+    if keep:
+        config = load_config(target)
+        if database is not None and database != config.storage.database:
+            raise CliError(
+                f"{target} already exists and sets [storage] database = "
+                f"{config.storage.database}: leave out --database to use it, edit the file, "
+                "or add --force to replace it"
+            )
+        planned = config.storage.database
+    else:
+        planned = database or Config().storage.database
+    provision.check_database_place(planned)
+    if keep:
+        echo(f"Kept the existing {target} (--force replaces it).")
+    else:
+        text = provision.config_text(database)
+        group = provision.write_config(target, text, force=force)
+        config = load_config(target)
+        owner = f", group {group}" if group else ""
+        echo(f"Wrote {target} (mode 0640{owner}): every key is commented, edit it.")
     created = provision.create_database(config.storage.database)
     state = "Created" if created else "Kept the existing"
     echo(f"{state} database {config.storage.database}")
