@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,8 @@ from anti_relous.doctor.checks import (
 )
 from anti_relous.doctor.probe import Process, find_processes, port_holders, scan_usb
 from anti_relous.simulator.device import ModemSimulator
+
+RULE = Path("/usr/lib/python3/dist-packages/anti_relous/99-anti-relous-modem.rules")
 
 
 class FakeSysfs:
@@ -144,7 +147,7 @@ def test_acm_ports_are_found_too(sysfs):
 
 def test_running_modemmanager_is_a_warning_with_the_fix(proc):
     fake_process(proc, 321, "ModemManager", "/usr/sbin/ModemManager")
-    finding = check_modemmanager(find_processes(proc, "ModemManager"), rule_installed=False)
+    finding = check_modemmanager(find_processes(proc, "ModemManager"), False, RULE)
     assert finding.level is Level.WARNING
     assert "pid 321" in finding.message
     assert "systemctl disable --now ModemManager" in finding.fix
@@ -152,7 +155,7 @@ def test_running_modemmanager_is_a_warning_with_the_fix(proc):
 
 def test_modemmanager_is_fine_once_the_udev_rule_tells_it_to_keep_off(proc):
     fake_process(proc, 321, "ModemManager")
-    finding = check_modemmanager(find_processes(proc, "ModemManager"), rule_installed=True)
+    finding = check_modemmanager(find_processes(proc, "ModemManager"), True, RULE)
     assert finding.level is Level.INFO
 
 
@@ -242,12 +245,57 @@ def test_modem_off_the_network_is_a_problem(tmp_path, sim, sysfs, proc):
     assert problem.topic == "network" and "not registered" in problem.message
 
 
-def test_missing_port_points_at_the_udev_rule(tmp_path, sysfs, proc):
+def test_no_dongle_and_no_port_is_the_problem_to_fix_first(tmp_path, sysfs, proc):
     line = Line(tmp_path, {"modem": {"port": "/dev/gsm-modem"}})
     report = doctor(line, sysfs, proc)
-    (problem,) = report.problems
+    usb, port = report.problems
+    assert usb.topic == "usb" and "no 3G dongle" in usb.message
+    assert "lsusb" in usb.fix and "usb-modeswitch" in usb.fix
+    assert port.message == "[modem] port /dev/gsm-modem does not exist"
+    assert "udev" not in port.fix
+
+
+def test_missing_port_with_a_known_stick_points_at_the_installed_udev_rule(tmp_path, sysfs, proc):
+    sysfs.add("1-1", "12d1", "1436", "HUAWEI Mobile", [(4, "option", ["ttyUSB2"], [])])
+    line = Line(tmp_path, {"modem": {"port": "/dev/gsm-modem"}})
+    (problem,) = doctor(line, sysfs, proc).problems
     assert problem.message == "[modem] port /dev/gsm-modem does not exist"
-    assert "99-anti-relous-modem.rules" in problem.fix
+    rule = re.search(r"sudo cp (\S+) /etc/udev/rules.d/", problem.fix).group(1)
+    assert Path(rule).is_absolute() and Path(rule).name == "99-anti-relous-modem.rules"
+    assert "ATTRS{idVendor}" in Path(rule).read_text()
+
+
+def test_a_port_that_exists_without_a_known_usb_dongle_is_only_information(
+    tmp_path, sim, sysfs, proc
+):
+    report = doctor(Line(tmp_path), sysfs, proc, open_modem=False)
+    (usb,) = [f for f in report.findings if f.topic == "usb"]
+    assert usb.level is Level.INFO
+
+
+def test_empty_own_number_and_alert_numbers_are_warnings(tmp_path, sim, sysfs, proc):
+    report = doctor(Line(tmp_path), sysfs, proc, open_modem=False)
+    warned = {f.topic: f for f in report.findings if f.level is Level.WARNING}
+    assert "[line] own_number" in warned["line"].message
+    assert "[alerts] numbers" in warned["alerts"].message
+
+
+def test_own_number_and_alert_numbers_set_raise_no_warning(tmp_path, sim, sysfs, proc):
+    line = Line(
+        tmp_path,
+        {"line": {"own_number": "0611223344"}, "alerts": {"numbers": ["+33699887766"]}},
+    )
+    report = doctor(line, sysfs, proc, open_modem=False)
+    assert not [f for f in report.findings if f.topic in ("line", "alerts", "quota")]
+
+
+def test_replies_per_number_zero_is_a_warning_that_the_line_never_replies(
+    tmp_path, sim, sysfs, proc
+):
+    line = Line(tmp_path, {"quota": {"replies_per_number": 0}})
+    report = doctor(line, sysfs, proc, open_modem=False)
+    (quota,) = [f for f in report.findings if f.topic == "quota"]
+    assert quota.level is Level.WARNING and "never replies" in quota.message
 
 
 def test_missing_config_points_at_init(tmp_path, sysfs, proc):
@@ -268,7 +316,8 @@ def test_missing_database_points_at_init(tmp_path, sim, sysfs, proc):
 def test_world_readable_config_is_a_warning(tmp_path, sim, sysfs, proc):
     line = Line(tmp_path)
     line.config_path.chmod(0o644)
-    warnings = [f for f in doctor(line, sysfs, proc).findings if f.level is Level.WARNING]
+    findings = doctor(line, sysfs, proc).findings
+    warnings = [f for f in findings if f.level is Level.WARNING and f.topic == "config"]
     assert [w.fix for w in warnings] == [f"sudo chmod 640 {line.config_path}"]
 
 

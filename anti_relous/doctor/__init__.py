@@ -23,7 +23,9 @@ from anti_relous.doctor.checks import (
     check_access,
     check_config_file,
     check_database,
+    check_dongle_present,
     check_holders,
+    check_line_settings,
     check_modem,
     check_modemmanager,
     check_port,
@@ -58,14 +60,15 @@ def run(
     """Run every check against this machine (``ports`` None: ask pyserial)."""
     from anti_relous.config import load_config
 
-    findings = check_usb(scan_usb(sysfs_root))
-    if not any(f.topic == "usb" for f in findings):
-        findings.append(Finding(Level.INFO, "usb", "no known 3G dongle on USB (see `lsusb`)"))
+    usb = check_usb(scan_usb(sysfs_root))
+    findings = list(usb)
     findings += list_ports(list_serial_ports() if ports is None else ports)
     try:
         config = load_config(config_path)
     except AntiRelousError as error:
         fix = f"anti-relous init --path {config_path}" if "no configuration" in str(error) else None
+        if not usb:
+            findings.insert(0, Finding(Level.INFO, "usb", "no known 3G dongle on USB"))
         findings.append(Finding(Level.PROBLEM, "config", str(error), fix))
         return Report(findings)
     findings.append(Finding(Level.OK, "config", f"{config_path} is valid"))
@@ -73,9 +76,20 @@ def run(
         loose = check_config_file(config_path, config_path.stat())
         if loose:
             findings.append(loose)
-    findings.append(check_port(config.modem.port))
     port = Path(config.modem.port)
-    findings += _device_checks(port, proc_root, udev_rules_dir)
+    no_dongle = check_dongle_present(usb, port.exists())
+    if no_dongle is not None:
+        findings.insert(0, no_dongle)
+    rule_installed = (udev_rules_dir / UDEV_RULE).exists()
+    findings.append(
+        check_port(
+            config.modem.port,
+            dongle_ready=any(f.topic == "usb" and f.level is Level.OK for f in usb),
+            rule=_shipped_udev_rule(),
+            rule_installed=rule_installed,
+        )
+    )
+    findings += _device_checks(port, proc_root, rule_installed)
     database = config.storage.database
     findings += _database_checks(database)
     daemon_pid = _published_daemon_pid(database)
@@ -86,17 +100,27 @@ def run(
             findings += _published_modem(database)
         elif open_modem:
             findings += _ask_modem(config)
+    findings += check_line_settings(
+        config.line.own_number, config.alerts.numbers, config.quota.replies_per_number
+    )
     findings.append(check_reply(config.line.reply))
     return Report(findings)
 
 
-def _device_checks(port: Path, proc_root: Path, udev_rules_dir: Path) -> list[Finding]:
+def _shipped_udev_rule() -> Path:
+    """The udev rule installed with the package (systemd/ holds a link to it)."""
+    from importlib import resources
+
+    return Path(str(resources.files("anti_relous").joinpath(UDEV_RULE)))
+
+
+def _device_checks(port: Path, proc_root: Path, rule_installed: bool) -> list[Finding]:
     findings = []
     with contextlib.suppress(OSError):
         gids = {os.getegid(), *os.getgroups()}
         findings.append(check_access(port, port.stat(), os.geteuid(), gids, group_name))
-    rule = (udev_rules_dir / UDEV_RULE).exists()
-    findings.append(check_modemmanager(find_processes(proc_root, "ModemManager"), rule))
+    running = find_processes(proc_root, "ModemManager")
+    findings.append(check_modemmanager(running, rule_installed, _shipped_udev_rule()))
     return findings
 
 

@@ -50,10 +50,19 @@ FIX_HILINK = (
     "/etc/usb_modeswitch.conf, then unplug and replug it (a firmware without stick mode cannot "
     "be used: see README, Hardware)"
 )
-FIX_UDEV = (
-    f"sudo cp systemd/{UDEV_RULE} /etc/udev/rules.d/ && sudo udevadm control --reload && "
-    "sudo udevadm trigger"
+FIX_NO_DONGLE = (
+    "plug the dongle in, then `lsusb` should list it (Huawei 12d1, ZTE 19d2, SIMCom 1e0e, "
+    "Quectel 2c7c); if it comes up as a CD-ROM: sudo apt-get install usb-modeswitch "
+    "usb-modeswitch-data, then unplug and replug it"
 )
+
+
+def fix_udev(rule: Path) -> str:
+    """The commands installing the udev rule shipped with the package at ``rule``."""
+    return (
+        f"sudo cp {rule} /etc/udev/rules.d/ && sudo udevadm control --reload && "
+        "sudo udevadm trigger"
+    )
 
 
 class Level(enum.StrEnum):
@@ -180,18 +189,35 @@ def list_ports(ports: Sequence[SerialPort]) -> list[Finding]:
     return findings
 
 
-def check_port(configured: str) -> Finding:
-    """[modem] port exists; otherwise how to get it."""
+def check_dongle_present(usb: Sequence[Finding], port_exists: bool) -> Finding | None:
+    """No known dongle on USB is the problem to fix first, unless [modem] port exists anyway
+    (a modem on a USB-serial adapter, or the simulator)."""
+    if any(f.topic == "usb" for f in usb):
+        return None
+    if port_exists:
+        return Finding(Level.INFO, "usb", "no known 3G dongle on USB; [modem] port exists")
+    return Finding(Level.PROBLEM, "usb", "no 3G dongle found on USB", FIX_NO_DONGLE)
+
+
+def check_port(configured: str, *, dongle_ready: bool, rule: Path, rule_installed: bool) -> Finding:
+    """[modem] port exists; otherwise how to get it.
+
+    ``dongle_ready``: a known dongle is in stick mode with its ports, so only its name is
+    missing; ``rule`` is the udev rule shipped with the package.
+    """
     path = Path(configured)
     if path.exists():
         target = path.resolve()
         shown = f" -> {target}" if target != path else ""
         return Finding(Level.OK, "ports", f"[modem] port {configured}{shown} exists")
-    fix = (
-        f"install the udev rule that creates it: {FIX_UDEV}"
-        if configured == "/dev/gsm-modem"
-        else "set [modem] port to the dongle's AT port (see the list above, or /dev/serial/by-id/)"
-    )
+    if configured != "/dev/gsm-modem":
+        fix = "set [modem] port to the dongle's AT port (see the list above, or /dev/serial/by-id/)"
+    elif not dongle_ready:
+        fix = "plug in a dongle that works in stick mode first (see usb above): it gets this name"
+    elif rule_installed:
+        fix = "the udev rule does not know this dongle: set [modem] port to its AT port (above)"
+    else:
+        fix = f"install the udev rule that creates it: {fix_udev(rule)}"
     return Finding(Level.PROBLEM, "ports", f"[modem] port {configured} does not exist", fix)
 
 
@@ -235,7 +261,7 @@ def group_name(gid: int) -> str:
 # --- other processes -----------------------------------------------------------------------------
 
 
-def check_modemmanager(running: Sequence[Process], rule_installed: bool) -> Finding:
+def check_modemmanager(running: Sequence[Process], rule_installed: bool, rule: Path) -> Finding:
     """ModemManager probes serial ports, may grab the dongle and read (delete) its SMS."""
     if not running:
         return Finding(Level.OK, "modemmanager", "ModemManager is not running")
@@ -250,7 +276,7 @@ def check_modemmanager(running: Sequence[Process], rule_installed: bool) -> Find
         Level.WARNING,
         "modemmanager",
         f"ModemManager runs (pid {pid}): it may grab the dongle and read or delete its SMS",
-        f"install the udev rule ({FIX_UDEV}), or: sudo systemctl disable --now ModemManager",
+        f"install the udev rule ({fix_udev(rule)}), or: sudo systemctl disable --now ModemManager",
     )
 
 
@@ -444,6 +470,42 @@ def database_out_of_reach(path: Path, closed: Path) -> Finding:
         "one fails",
         JOIN_SERVICE_GROUP,
     )
+
+
+def check_line_settings(
+    own_number: str, alert_numbers: Sequence[str], replies_per_number: int
+) -> list[Finding]:
+    """Settings that are valid but leave the line weaker than it looks."""
+    findings = []
+    if not own_number:
+        findings.append(
+            Finding(
+                Level.WARNING,
+                "line",
+                "[line] own_number is empty: an SMS forged to come from the line itself would "
+                "be answered, and the line would talk to itself",
+                'set [line] own_number = "+33..." (the SIM\'s number)',
+            )
+        )
+    if not alert_numbers:
+        findings.append(
+            Finding(
+                Level.WARNING,
+                "alerts",
+                "[alerts] numbers is empty: nobody is told by SMS when a flood starts",
+                'set [alerts] numbers = ["+33..."] (your own phone)',
+            )
+        )
+    if replies_per_number == 0:
+        findings.append(
+            Finding(
+                Level.WARNING,
+                "quota",
+                "[quota] replies_per_number = 0: the line never replies to anyone",
+                "set it to 1 (the default); to stop replies for a while, `anti-relous pause`",
+            )
+        )
+    return findings
 
 
 def check_reply(text: str) -> Finding:
