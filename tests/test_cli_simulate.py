@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -20,14 +24,14 @@ def simulate(place, *args):
     return CliRunner().invoke(cli, ["simulate", "--dir", str(place.root), *args])
 
 
-@pytest.fixture
-def served(tmp_path):
-    place = SimulateDir(tmp_path / "sim")
+def start_simulate(place, env=None):
+    """`anti-relous simulate --dir`, until its banner is printed: (process, banner)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "anti_relous", "simulate", "--dir", str(place.root)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env=env,
     )
     lines = []
     deadline = time.monotonic() + 30
@@ -36,12 +40,45 @@ def served(tmp_path):
         lines.append(line)
         if not line or "Ctrl-C" in line:
             break
-    assert place.socket.exists(), "".join(lines)
-    yield place, process, "".join(lines)
+    return process, "".join(lines)
+
+
+def stop(process):
     if process.poll() is None:
         process.kill()
         process.wait(10)
     process.stdout.close()
+
+
+@pytest.fixture
+def served(tmp_path):
+    place = SimulateDir(tmp_path / "sim")
+    process, banner = start_simulate(place)
+    assert place.socket.exists(), banner
+    yield place, process, banner
+    stop(process)
+
+
+@pytest.mark.parametrize("venv_on_path", [True, False], ids=["venv on PATH", "venv not on PATH"])
+def test_the_command_for_the_other_terminal_runs_as_printed(tmp_path, venv_on_path):
+    place = SimulateDir(tmp_path / "sim")
+    path = "/usr/bin:/bin"
+    if venv_on_path:
+        path = f"{Path(sys.executable).parent}:{path}"
+    process, banner = start_simulate(place, env={**os.environ, "PATH": path})
+    try:
+        (line,) = [row for row in banner.splitlines() if "In another terminal:" in row]
+        command = shlex.split(line.split("In another terminal:", 1)[1])
+        assert command[-3:] == ["--config", str(place.config), "run"]
+        program = shutil.which(command[0], path=path)
+        assert program is not None, f"{command[0]!r} is not a command on PATH={path}"
+        version = subprocess.run(
+            [program, *command[1:-3], "--version"], capture_output=True, text=True, check=False
+        )
+        assert version.stdout.startswith("anti-relous, version"), version
+        assert (command[0] == "anti-relous") is venv_on_path
+    finally:
+        stop(process)
 
 
 def test_simulate_prints_the_port_and_a_config_pointing_at_it(served):

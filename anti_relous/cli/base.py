@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -155,6 +156,24 @@ class App:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+def invocation() -> str:
+    """How to run this very anti-relous from another terminal, as a shell word or three.
+
+    ``anti-relous`` when that name on PATH is this installation; else the script beside this
+    Python (after ``make demo``, ``.venv/bin`` is not on PATH); else ``python -m anti_relous``.
+    """
+    import shlex
+    import shutil
+
+    script = Path(sys.executable).parent / "anti-relous"
+    on_path = shutil.which("anti-relous")
+    if on_path is not None and script.exists() and Path(on_path).resolve() == script.resolve():
+        return "anti-relous"
+    if script.exists():
+        return shlex.quote(str(script))
+    return f"{shlex.quote(sys.executable)} -m anti_relous"
 
 
 def _warn(problem: str) -> None:

@@ -14,6 +14,7 @@ from anti_relous.cli.base import (
     cli,
     echo,
     echo_json,
+    invocation,
     pass_app,
 )
 
@@ -66,6 +67,7 @@ def demo(flood_size: int, bots: int, keep: bool, report: Path | None) -> None:
         live=sys.stdout.isatty(),
         keep=keep,
         report=report.absolute() if report else None,
+        command=invocation(),
     )
 
 
@@ -196,7 +198,7 @@ def simulate(ctx: click.Context, directory: Path | None) -> None:
 
     ctx.obj = sim.SimulateDir(directory or sim.default_dir())
     if ctx.invoked_subcommand is None:
-        sim.serve(ctx.obj, echo)
+        sim.serve(ctx.obj, click.echo, command=invocation())
 
 
 @simulate.command("text")

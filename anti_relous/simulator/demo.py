@@ -108,10 +108,12 @@ def main(
     live: bool = False,
     keep: bool = False,
     report: Path | None = None,
+    command: str = "anti-relous",
 ) -> Outcome:
     """Run the scenario, printing as it goes (``live``: one updating progress line).
 
     ``report``: a new folder where `anti-relous report` writes the complaint pack of the flood.
+    ``command`` is how the operator runs anti-relous, for the hints it prints.
     """
     started = time.monotonic()
     root = Path(tempfile.mkdtemp(prefix="anti-relous-demo-"))
@@ -126,7 +128,7 @@ def main(
         echo(summary_table(outcome))
         if keep:
             echo("")
-            echo(f"Kept in {root}: look with `anti-relous --config {place.config} stats`")
+            echo(f"Kept in {root}: look with `{command} --config {place.config} stats`")
         if report is not None:
             echo("")
             echo(

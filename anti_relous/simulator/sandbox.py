@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import tempfile
 from collections.abc import Callable, Mapping
@@ -77,8 +78,10 @@ def prepare(place: SimulateDir, overrides: Mapping[str, Mapping[str, Any]] | Non
     place.config.write_text(config_text(place, overrides), encoding="utf-8")
 
 
-def serve(place: SimulateDir, echo: Callable[[str], None]) -> None:
+def serve(place: SimulateDir, echo: Callable[[str], None], *, command: str = "anti-relous") -> None:
     """Run a simulator with its control socket until SIGINT or SIGTERM, then clean up.
+
+    ``command`` is how the operator runs anti-relous from another terminal.
 
     The signals are blocked before the simulator's threads start and awaited with sigwait():
     no handler runs, and the main thread alone decides to stop.
@@ -97,10 +100,14 @@ def serve(place: SimulateDir, echo: Callable[[str], None]) -> None:
         echo(f"Simulated dongle on {place.link}")
         echo(f"Configuration for it: {place.config} (database {place.database})")
         echo("")
-        echo(f"  In another terminal:  anti-relous --config {place.config} run")
-        echo('  Text the line:        anti-relous simulate text +33612345678 "salut"')
-        echo("  See its replies:      anti-relous simulate sent")
-        echo(f"  Look at the line:     anti-relous --config {place.config} status")
+        config = shlex.quote(str(place.config))
+        simulate = f"{command} simulate"
+        if place.root != default_dir():
+            simulate += f" --dir {shlex.quote(str(place.root))}"
+        echo(f"  In another terminal:  {command} --config {config} run")
+        echo(f'  Text the line:        {simulate} text +33612345678 "salut"')
+        echo(f"  See its replies:      {simulate} sent")
+        echo(f"  Look at the line:     {command} --config {config} status")
         echo("")
         echo("Ctrl-C stops the simulator.")
         signal.sigwait(stop_signals)
