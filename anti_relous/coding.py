@@ -36,13 +36,33 @@ class TextInfo:
     coding: str
     parts: int
     characters: int
+    #: The distinct characters outside GSM-7, in order of appearance: what made it UCS-2.
+    outside_gsm7: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """Human summary such as ``"GSM-7, 274 characters, 2 SMS parts"``."""
         name = {"gsm7": "GSM-7", "ucs2": "UCS-2"}[self.coding]
+        if self.outside_gsm7:
+            name += f" (because of {self.culprits()})"
         characters = "character" if self.characters == 1 else "characters"
         parts = "SMS part" if self.parts == 1 else "SMS parts"
         return f"{name}, {self.characters} {characters}, {self.parts} {parts}"
+
+    def culprits(self, limit: int = 3) -> str:
+        """The characters that forced UCS-2, readable: ``'ç', U+00A0 NO-BREAK SPACE``."""
+        shown = [_shown(c) for c in self.outside_gsm7[:limit]]
+        if len(self.outside_gsm7) > limit:
+            shown.append(f"{len(self.outside_gsm7) - limit} more")
+        return ", ".join(shown)
+
+
+def _shown(character: str) -> str:
+    # A no-break space pasted from a word processor is the classic culprit: it must be named.
+    if character.isprintable() and not character.isspace():
+        return f"'{character}'"
+    import unicodedata
+
+    return f"U+{ord(character):04X} {unicodedata.name(character, '')}".rstrip()
 
 
 def text_info(text: str) -> TextInfo:
@@ -52,16 +72,19 @@ def text_info(text: str) -> TextInfo:
     in the middle of a character: an escaped GSM-7 character (two septets) or a character
     outside the Basic Multilingual Plane (a UTF-16 surrogate pair) moves whole to the next part.
     """
-    coding = "gsm7" if fits_gsm7(text) else "ucs2"
+    outside = tuple(
+        dict.fromkeys(c for c in text if c not in GSM7_BASIC and c not in GSM7_EXTENSION)
+    )
+    coding = "ucs2" if outside else "gsm7"
     if coding == "gsm7":
         costs = [2 if c in GSM7_EXTENSION else 1 for c in text]
     else:
         costs = [2 if ord(c) > 0xFFFF else 1 for c in text]
     if sum(costs) <= _SINGLE[coding]:
-        return TextInfo(coding=coding, parts=1, characters=len(text))
+        return TextInfo(coding=coding, parts=1, characters=len(text), outside_gsm7=outside)
     parts, used = 1, 0
     for cost in costs:
         if used + cost > _LINKED[coding]:
             parts, used = parts + 1, 0
         used += cost
-    return TextInfo(coding=coding, parts=parts, characters=len(text))
+    return TextInfo(coding=coding, parts=parts, characters=len(text), outside_gsm7=outside)

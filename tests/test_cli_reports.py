@@ -190,6 +190,12 @@ def test_status_shows_the_modem_as_last_seen(line):
     assert "SIM storage 3/30 (as seen 30 s ago)" in output
 
 
+def test_a_long_ucs2_reply_warning_names_the_character_that_forced_ucs2(tmp_path):
+    line = Line(tmp_path, {"line": {"reply": "Ce numéro ne répond pas, ça suffit. " * 4}})
+    result = line.invoke("status")
+    assert "'ç' made it UCS-2" in result.stderr
+
+
 def test_status_shows_the_reply_encoding_and_parts(line):
     line.publish_daemon(pid=os.getpid())
     result = line.invoke("status")

@@ -48,7 +48,18 @@ def test_ucs2_exactly_outside_the_gsm7_tables():
 
 def test_describe_reads_as_a_sentence():
     assert text_info("a" * 161).describe() == "GSM-7, 161 characters, 2 SMS parts"
-    assert text_info("ç").describe() == "UCS-2, 1 character, 1 SMS part"
+    assert text_info("ç").describe() == "UCS-2 (because of 'ç'), 1 character, 1 SMS part"
+
+
+def test_ucs2_names_the_characters_that_forced_it_invisible_ones_by_code():
+    info = text_info("Ça va ? Très bien\u00a0!")
+    assert info.outside_gsm7 == ("\u00a0",)  # Ç is GSM-7; the no-break space is not
+    described = text_info("ça\u00a0va").describe()
+    assert "'ç'" in described and "U+00A0 NO-BREAK SPACE" in described
+
+
+def test_gsm7_text_names_no_character():
+    assert text_info("Très bien").outside_gsm7 == ()
 
 
 # Texts near the part boundaries, rich in two-septet characters: where a count could go wrong.

@@ -49,6 +49,8 @@ class ReplyInfo:
     characters: int
     parts: int
     description: str
+    #: What made it UCS-2, readable ("'ç'"), empty for GSM-7.
+    culprits: str = ""
 
     @property
     def expensive(self) -> bool:
@@ -59,14 +61,19 @@ class ReplyInfo:
 def reply_info(text: str) -> ReplyInfo:
     """Encoding and part count of ``text`` as the line would send it."""
     info = text_info(text)
-    return ReplyInfo(info.coding, info.characters, info.parts, info.describe())
+    culprits = info.culprits() if info.outside_gsm7 else ""
+    return ReplyInfo(info.coding, info.characters, info.parts, info.describe(), culprits)
 
 
 def reply_warning(reply: ReplyInfo) -> str | None:
     """The advice to shorten the reply, when it costs more than two parts."""
     if not reply.expensive:
         return None
-    hint = " (a character outside GSM-7 made it UCS-2)" if reply.coding == "ucs2" else ""
+    hint = (
+        f" ({reply.culprits} made it UCS-2, 70 characters a part instead of 160)"
+        if reply.culprits
+        else ""
+    )
     return (
         f"the reply takes {reply.parts} SMS parts{hint}: every answered texter costs "
         f"{reply.parts} SMS; shorten [line] reply"
