@@ -114,7 +114,7 @@ def test_verify_of_a_tampered_chain_names_the_first_broken_message_and_exits_1(l
     assert "+33698765432" in result.stdout and "rien" in result.stdout
     assert result.stderr.count("\n") == 1
     assert "broken at message 2: its text does not match" in result.stderr
-    assert "(1 messages before it verified)" in result.stderr
+    assert "(1 message before it verified)" in result.stderr
 
 
 def test_verify_json(line):
@@ -253,3 +253,13 @@ def test_export_replaces_a_link_at_the_target_itself_with_force(line, tmp_path):
     assert line.invoke("export", "--output", str(target), "--force").exit_code == 0
     assert victim.read_text() == "not yours\n"
     assert not target.is_symlink()
+
+
+def test_one_message_is_one_message_not_one_messages(tmp_path):
+    line = Line(tmp_path)
+    line.receive("+33612345678")
+    assert line.invoke("verify").output.startswith("OK, 1 message; head hash ")
+    exported = line.invoke("export", "--output", str(tmp_path / "out.jsonl"))
+    assert "Exported 1 message to" in exported.stderr
+    stats = line.invoke("stats").output
+    assert "1 message (1 SMS part) from 1 sender" in stats

@@ -93,7 +93,7 @@ def test_simulate_text_delivers_an_sms_to_the_running_simulator(served):
     result = simulate(place, "text", "+33612345678", "salut")
     assert (result.exit_code, result.output.strip()) == (
         0,
-        "Delivered from +33612345678 (1 part(s)).",
+        "Delivered from +33612345678 (1 part).",
     )
     stats = control(place.socket, {"op": "stats"})["stats"]
     assert stats["stored"] + stats["queued"] == 1

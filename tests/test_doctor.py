@@ -380,7 +380,7 @@ def test_rendering_puts_each_fix_under_its_problem():
 
     text = doctor_text(Report([Finding(Level.PROBLEM, "ports", "port gone", "plug it")]))
     assert text.splitlines()[:2] == ["[XX] ports         port gone", " " * 19 + "fix: plug it"]
-    assert text.endswith("1 problem(s), 0 warning(s)")
+    assert text.endswith("1 problem, 0 warnings")
 
 
 # --- the command ---------------------------------------------------------------------------------
@@ -391,7 +391,7 @@ def test_doctor_command_exits_1_on_a_problem(tmp_path):
     result = line.invoke("doctor")
     assert result.exit_code == 1
     assert "does not exist" in result.stdout
-    assert "problem(s) found" in result.stderr
+    assert "problems found" in result.stderr
 
 
 def test_doctor_command_json(tmp_path, sim):

@@ -60,6 +60,12 @@ class CliUsageError(CliError):
     exit_code = 2
 
 
+def plural(count: int, singular: str, plural: str | None = None) -> str:
+    """``1 message``, ``2 messages``, ``1,024 messages`` (``plural`` for irregular words)."""
+    word = singular if count == 1 else plural or f"{singular}s"
+    return f"{count:,} {word}"
+
+
 def usage_error(message: str) -> CliError:
     """The error for a bad value typed on the command line."""
     return CliUsageError(message)

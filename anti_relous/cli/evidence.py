@@ -22,6 +22,7 @@ from anti_relous.cli.base import (
     pass_app,
     pass_lenient_app,
     period_or_exit,
+    plural,
     sender_filter,
     usage_error,
 )
@@ -122,7 +123,7 @@ def export(
         )
     if output != "-":
         head = f", last chain hash {last_hash}" if last_hash else ""
-        echo(f"Exported {count} messages to {output}{head}", err=True)
+        echo(f"Exported {plural(count, 'message')} to {output}{head}", err=True)
     if fmt == "csv":
         echo(SAFE_CSV_NOTE if safe_csv else CSV_WARNING, err=True)
 
@@ -164,7 +165,7 @@ def verify(app: App, as_json: bool) -> None:
     if as_json:
         echo_json(result)
     elif result.ok:
-        echo(f"OK, {result.checked} messages; head hash {result.head_hash}")
+        echo(f"OK, {plural(result.checked, 'message')}; head hash {result.head_hash}")
     elif result.broken_id is not None:
         from anti_relous.cli.render import table
 
@@ -181,5 +182,5 @@ def verify(app: App, as_json: bool) -> None:
     if not result.ok:
         raise CliError(
             f"the chain is broken at message {result.broken_id}: {result.problem} "
-            f"({result.checked} messages before it verified)"
+            f"({plural(result.checked, 'message')} before it verified)"
         )

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from anti_relous.cli.base import plural
 from anti_relous.clock import format_age
 from anti_relous.store.reports import Activity, HourRow
 from anti_relous.untrusted import columns, fit, json_dumps, visible
@@ -219,12 +220,6 @@ def status_text(status: LineStatus, now: datetime) -> str:
     return "\n".join(f"{label:<11} {visible(value)}" for label, value in rows)
 
 
-def plural(count: int, singular: str, plural: str | None = None) -> str:
-    """``1 message``, ``2 messages``, ``1,024 messages`` (``plural`` for irregular words)."""
-    word = singular if count == 1 else plural or f"{singular}s"
-    return f"{count:,} {word}"
-
-
 def _blocks_text(blocks: BlocksInForce) -> str:
     total = blocks.numbers + len(blocks.prefixes)
     if not total:
@@ -287,12 +282,13 @@ def stats_text(stats: Stats, *, unicode: bool = True) -> str:
     lines = [
         f"From {period}",
         "",
-        f"Inbound          {f.inbound_messages:,} messages ({f.inbound_parts:,} SMS parts) from "
-        f"{f.senders:,} senders",
+        f"Inbound          {plural(f.inbound_messages, 'message')} "
+        f"({plural(f.inbound_parts, 'SMS part')}) from {plural(f.senders, 'sender')}",
         f"Replies          {f.replies_sent:,} sent, {f.replies_failed:,} failed, "
         f"{f.replies_unknown:,} unknown, {f.replies_pending:,} pending",
-        f"Sent in all      {f.sms_sent:,} SMS ({f.parts_sent:,} parts) incl. alerts and manual",
-        f"Blocked          {f.blocked_numbers:,} numbers "
+        f"Sent in all      {f.sms_sent:,} SMS ({plural(f.parts_sent, 'part')}) incl. alerts "
+        "and manual",
+        f"Blocked          {plural(f.blocked_numbers, 'number')} "
         f"({f.auto_blocked_numbers:,} automatically)",
         f"Now              {'paused' if stats.paused else 'replying'}"
         f"{', FLOOD MODE' if stats.flood_mode else ''}",
@@ -328,7 +324,7 @@ def doctor_text(report: Report) -> str:
     problems = len(report.problems)
     warnings = sum(f.level == "warning" for f in report.findings)
     lines.append("")
-    lines.append(f"{problems} problem(s), {warnings} warning(s)")
+    lines.append(f"{plural(problems, 'problem')}, {plural(warnings, 'warning')}")
     return "\n".join(lines)
 
 

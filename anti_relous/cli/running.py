@@ -16,6 +16,7 @@ from anti_relous.cli.base import (
     echo_json,
     invocation,
     pass_app,
+    plural,
 )
 
 
@@ -169,7 +170,8 @@ def doctor(app: App, as_json: bool, no_modem: bool) -> None:
     else:
         echo(doctor_text(report))
     if report.problems:
-        raise CliError(f"{len(report.problems)} problem(s) found; fix them with the commands above")
+        found = plural(len(report.problems), "problem")
+        raise CliError(f"{found} found; fix them with the commands above")
 
 
 @cli.group(
@@ -216,7 +218,7 @@ def simulate_text(place: Any, sender: str, text: str) -> None:
     from anti_relous.simulator.control import control
 
     answer = control(place.socket, {"op": "deliver", "sender": sender, "text": text})
-    echo(f"Delivered from {sender} ({answer['parts']} part(s)).")
+    echo(f"Delivered from {sender} ({plural(answer['parts'], 'part')}).")
 
 
 @simulate.command("sent")

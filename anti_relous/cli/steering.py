@@ -18,6 +18,7 @@ from anti_relous.cli.base import (
     number_or_exit,
     pass_app,
     pass_lenient_app,
+    plural,
     usage_error,
 )
 from anti_relous.clock import utc_now
@@ -67,8 +68,6 @@ def pause(app: App, duration: timedelta | None, until: datetime | None, reason: 
         until = now + duration
     if until is not None and until <= now:
         raise usage_error(f"--until: {local_time(until)} is already past")
-    from anti_relous.cli.render import plural
-
     app.store.line.pause(now, until, reason)
     when = f" until {local_time(until)} (in {format_age(until - now)})" if until else ""
     echo(f"Paused{when}: no replies; inbound SMS are still recorded.")
@@ -134,8 +133,6 @@ def block(
         )
     now = utc_now()
     until = now + duration if duration else None
-    from anti_relous.cli.render import plural
-
     existing = app.store.line.find_block(normalised, is_prefix=is_prefix, now=now)
     app.store.line.block(now, normalised, is_prefix=is_prefix, until=until, reason=reason)
     what = f"prefix {normalised}*" if is_prefix else normalised
@@ -196,4 +193,7 @@ def send(app: App, number: str, text: str, force: bool) -> None:
         )
     else:
         parts = len(sent.refs or [])
-        echo(f"Sent outbox #{sent.item_id} to {recipient} through {sent.port}: {parts} part(s).")
+        echo(
+            f"Sent outbox #{sent.item_id} to {recipient} through {sent.port}: "
+            f"{plural(parts, 'part')}."
+        )
