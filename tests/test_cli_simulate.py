@@ -134,3 +134,23 @@ def test_the_daemon_on_the_simulator_answers_a_text(served):
     finally:
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(15) == 0
+
+
+def test_a_refused_request_prints_the_simulators_reason_not_its_raw_answer(served):
+    place, _, _ = served
+    result = simulate(place, "text", "+3361234567890123456789", "salut")
+    assert result.exit_code == 1
+    assert "cannot encode an SMS from '+3361234567890123456789'" in result.stderr
+    assert "{" not in result.stderr and "PduError" not in result.stderr
+
+
+def test_a_second_simulate_on_the_same_dir_refuses_and_leaves_the_first_serving(served):
+    place, first, _ = served
+    second = subprocess.run(
+        [sys.executable, "-m", "anti_relous", "simulate", "--dir", str(place.root)],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert second.returncode == 1
+    assert f"a simulator (pid {first.pid}) already runs in {place.root}" in second.stderr
+    assert first.poll() is None
+    assert simulate(place, "text", "+33612345678", "salut").exit_code == 0

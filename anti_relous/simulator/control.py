@@ -109,7 +109,9 @@ class ControlServer:
             if operation is None:
                 return {"ok": False, "error": f"unknown op {request.get('op')!r}"}
             return {"ok": True, **operation(self._simulator, request)}
-        except (ValueError, TypeError, KeyError, PduError) as error:
+        except PduError as error:
+            return {"ok": False, "error": str(error)}  # written for people already
+        except (ValueError, TypeError, KeyError) as error:
             return {"ok": False, "error": f"{type(error).__name__}: {error}"}
 
 
@@ -137,7 +139,8 @@ def control(socket_path: Path | str, request: dict[str, Any], *, timeout: float 
     except ValueError:
         raise SimulatorControlError(f"the simulator on {path} sent no valid answer") from None
     if not decoded.get("ok"):
-        raise SimulatorControlError(f"the simulator refused {request.get('op')!r}: {decoded}")
+        reason = decoded.get("error") or "no reason given"
+        raise SimulatorControlError(f"the simulator refused {request.get('op')!r}: {reason}")
     return decoded
 
 

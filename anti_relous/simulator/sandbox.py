@@ -16,6 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from anti_relous.errors import AntiRelousError
+from anti_relous.pidlock import AlreadyLocked, PidLock
+
+
+class SimulatorBusy(AntiRelousError):
+    """Another simulator already serves this directory."""
+
 
 @dataclass(frozen=True)
 class SimulateDir:
@@ -42,6 +49,11 @@ class SimulateDir:
     def database(self) -> Path:
         """The simulated line's database."""
         return self.root / "line.db"
+
+    @property
+    def lock(self) -> Path:
+        """Held by the simulator serving this directory, for as long as it runs."""
+        return self.root / "simulator.lock"
 
 
 def default_dir() -> Path:
@@ -84,8 +96,27 @@ def serve(place: SimulateDir, echo: Callable[[str], None], *, command: str = "an
     ``command`` is how the operator runs anti-relous from another terminal.
 
     The signals are blocked before the simulator's threads start and awaited with sigwait():
-    no handler runs, and the main thread alone decides to stop.
+    no handler runs, and the main thread alone decides to stop. Raises SimulatorBusy when
+    another simulator serves ``place``.
     """
+    place.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # A second simulator would take over the link and the socket, and remove them on its way
+    # out, leaving the first one running unreachable.
+    lock = PidLock(place.lock)
+    try:
+        lock.acquire()
+    except AlreadyLocked as error:
+        raise SimulatorBusy(
+            f"a simulator (pid {error.pid}) already runs in {place.root}: use it, stop it "
+            "(Ctrl-C in its terminal), or give this one another --dir"
+        ) from None
+    try:
+        _serve(place, echo, command)
+    finally:
+        lock.release()
+
+
+def _serve(place: SimulateDir, echo: Callable[[str], None], command: str) -> None:
     from anti_relous.simulator.control import ControlServer
     from anti_relous.simulator.device import ModemSimulator
 
