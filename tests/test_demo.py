@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from anti_relous.numbers import classify
+from anti_relous.simulator.demo import bot_numbers
+from anti_relous.sms import NumberKind
 from anti_relous.store import Store
 
 pytestmark = pytest.mark.slow
@@ -89,6 +92,11 @@ def test_the_summary_says_what_a_cloud_line_would_have_paid(played):
     )
 
 
+def test_piped_output_holds_no_progress_line_that_went_stale(played):
+    output, _ = played
+    assert [line for line in output.splitlines() if line.lstrip().startswith("stored ")] == []
+
+
 def test_the_evidence_chain_verifies(played):
     output, store = played
     assert row(output, "evidence chain") == f"OK, {FLOOD + OTHERS} messages"
@@ -112,3 +120,19 @@ def test_the_demo_pack_flags_the_texter_who_turned_threatening(played, report_di
     flagged = html.split('id="flagged"')[1].split("</section>")[0]
     assert "je sais où tu habites, réponds" in flagged
     assert "Salut, tu te souviens de moi ?" not in flagged
+
+
+@pytest.mark.parametrize("count", [50, 200, 5000])
+def test_bot_numbers_are_distinct_valid_mobiles_whatever_their_count(count):
+    numbers = bot_numbers(count)
+    assert len(set(numbers)) == count
+    assert {classify(n, "FR").kind for n in numbers} == {NumberKind.MOBILE}
+
+
+@pytest.mark.parametrize("args", [["--bots", "0"], ["--messages", "0"]])
+def test_demo_refuses_an_empty_flood(args):
+    from click.testing import CliRunner
+
+    from anti_relous.cli import cli
+
+    assert CliRunner().invoke(cli, ["demo", *args]).exit_code == 2

@@ -17,6 +17,7 @@ from anti_relous.cli.base import (
     invocation,
     pass_app,
     plural,
+    usage_error,
 )
 
 
@@ -36,8 +37,21 @@ def run(app: App) -> None:
 
 
 @cli.command(short_help="Play a bot flood against the daemon on a simulated dongle.")
-@click.option("--messages", "flood_size", default=2000, show_default=True, help="SMS in the flood.")
-@click.option("--bots", default=50, show_default=True, help="Numbers the flood comes from.")
+@click.option(
+    "--messages",
+    "flood_size",
+    default=2000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="SMS in the flood.",
+)
+@click.option(
+    "--bots",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Numbers the flood comes from.",
+)
 @click.option("--keep", is_flag=True, help="Keep the demo's config, database and logs.")
 @click.option(
     "--report",
@@ -59,6 +73,9 @@ def demo(flood_size: int, bots: int, keep: bool, report: Path | None) -> None:
       anti-relous demo --report demo-report
     """
     from anti_relous.simulator import demo as scenario
+
+    if bots > scenario.MAX_BOTS:
+        raise usage_error(f"--bots: at most {scenario.MAX_BOTS:,}")
 
     # Its live progress line is rewritten with CR, and every text it shows is its own.
     scenario.main(

@@ -226,7 +226,7 @@ class Scenario:
         """Bots send ``size`` SMS from ``bots`` numbers at once; someone genuine texts too."""
         self.echo("")
         self.echo(f"2. A bot flood: {size:,} SMS from {bots} numbers, all at once.")
-        numbers = [f"+336{99000000 + i * 7919:08d}" for i in range(bots)]
+        numbers = bot_numbers(bots)
         order = [numbers[i % bots] for i in range(size)]
         random.Random(7).shuffle(order)  # bots interleave; a seed keeps every run alike
         for i, sender in enumerate(order):
@@ -314,7 +314,9 @@ class Scenario:
                 )
             if time.monotonic() > deadline:
                 raise DemoError(f"gave up waiting until {what}:\n{self._daemon_log_tail()}")
-            if live and time.monotonic() - shown >= (TICK_S if self.live else 2.0):
+            # Only on a terminal, where the line is rewritten in place: in a file, the last
+            # progress line would stay behind with figures that were never final.
+            if live and self.live and time.monotonic() - shown >= TICK_S:
                 self._progress()
                 shown = time.monotonic()
             time.sleep(TICK_S / 5)
@@ -331,7 +333,7 @@ class Scenario:
             f"  replies {summary.replies_sent + summary.replies_pending:>3}"
             f"  bots blocked {summary.auto_blocked_numbers:>3}  flood mode {flood}"
         )
-        self.echo(f"\r{line}" if self.live else line)
+        self.echo(f"\r{line}")
 
     def _daemon_log_tail(self) -> str:
         log = self.place.root / "daemon.log"
@@ -376,6 +378,19 @@ def _alerts_text(outcome: Outcome) -> str:
     if outcome.alert_delay_s is not None:
         text += f", {outcome.alert_delay_s:.0f} s after the breaker tripped"
     return text + (f" ({unsent} not sent)" if unsent else "")
+
+
+#: Bots text from French mobile numbers 06 99 00 00 00 onwards: valid, apart from the genuine
+#: texters' numbers, and a million of them.
+BOT_NUMBER_BASE = 699_000_000
+MAX_BOTS = 1_000_000
+
+
+def bot_numbers(count: int) -> list[str]:
+    """``count`` distinct valid French mobile numbers for the bots (at most MAX_BOTS)."""
+    if not 0 < count <= MAX_BOTS:
+        raise ValueError(f"between 1 and {MAX_BOTS:,} bots")
+    return [f"+33{BOT_NUMBER_BASE + i}" for i in range(count)]
 
 
 def summary_table(outcome: Outcome) -> str:
