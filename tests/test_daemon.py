@@ -259,11 +259,20 @@ SERVICE_GID = 4242
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
+@pytest.fixture
+def group_state_dir():
+    """A state directory like systemd's StateDirectory=anti-relous (StateDirectoryMode=2770),
+    outside pytest's 0700 tmp tree so that another user can reach it; removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="anti-relous-state-", dir="/tmp") as name:
+        yield Path(name)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a process as another user")
 @pytest.mark.skipif(not Path(SYSTEM_PYTHON).exists(), reason="needs a system-wide python3")
-def test_database_is_0660_and_another_user_of_the_group_can_steer_the_line(sim, run_daemon):
-    # A state directory like systemd's StateDirectory=anti-relous with StateDirectoryMode=2770.
-    state = Path(tempfile.mkdtemp(prefix="anti-relous-state-", dir="/tmp"))
+def test_database_is_0660_and_another_user_of_the_group_can_steer_the_line(
+    sim, run_daemon, group_state_dir
+):
+    state = group_state_dir
     os.chown(state, 0, SERVICE_GID)
     os.chmod(state, 0o2770)
     old_umask = os.umask(0o007)  # the unit's UMask=
