@@ -183,7 +183,7 @@ def invocation() -> str:
 
 
 def _warn(problem: str) -> None:
-    click.echo(f"Warning: {problem}", err=True)
+    echo(f"Warning: {problem}", err=True)
 
 
 pass_app = click.make_pass_decorator(App)

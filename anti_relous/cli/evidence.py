@@ -19,7 +19,6 @@ from anti_relous.cli.base import (
     echo,
     echo_json,
     moment_callback,
-    pass_app,
     pass_lenient_app,
     period_or_exit,
     plural,

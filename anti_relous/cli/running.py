@@ -217,7 +217,7 @@ def simulate(ctx: click.Context, directory: Path | None) -> None:
 
     ctx.obj = sim.SimulateDir(directory or sim.default_dir())
     if ctx.invoked_subcommand is None:
-        sim.serve(ctx.obj, click.echo, command=invocation())
+        sim.serve(ctx.obj, echo, command=invocation())
 
 
 @simulate.command("text")

@@ -16,7 +16,6 @@ from anti_relous.cli.base import (
     echo,
     echo_json,
     moment_callback,
-    pass_app,
     pass_lenient_app,
     period_or_exit,
     sender_filter,
