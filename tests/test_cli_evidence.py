@@ -263,3 +263,30 @@ def test_one_message_is_one_message_not_one_messages(tmp_path):
     assert "Exported 1 message to" in exported.stderr
     stats = line.invoke("stats").output
     assert "1 message (1 SMS part) from 1 sender" in stats
+
+
+def test_verify_head_given_earlier_is_found_and_what_came_since_is_counted(tmp_path):
+    line = Line(tmp_path)
+    line.receive("+33612345678")
+    line.receive("+33698765432")
+    head = line.invoke("verify").output.split("head hash ")[1].strip()
+    line.receive("+33611111111")
+    result = line.invoke("verify", "--head", head)
+    assert result.exit_code == 0, result.output
+    assert f"{head} is message 2: the 2 messages up to it are unchanged" in result.output
+    assert "1 message came after it" in result.output
+    assert json.loads(line.invoke("verify", "--head", head, "--json").output)["head_found_at"] == 2
+
+
+def test_verify_head_not_in_the_chain_exits_1(tmp_path):
+    line = Line(tmp_path)
+    line.receive("+33612345678")
+    result = line.invoke("verify", "--head", "ab" * 32)
+    assert result.exit_code == 1
+    assert f"{'ab' * 32} is not in the chain" in result.stderr
+
+
+def test_verify_head_must_look_like_a_sha256(tmp_path):
+    result = Line(tmp_path).invoke("verify", "--head", "abc")
+    assert result.exit_code == 2
+    assert "64 hexadecimal digits" in result.stderr

@@ -138,17 +138,26 @@ def _progress(total: int, label: str) -> Iterator[Any]:
 
 
 @cli.command(short_help="Check the evidence chain and print its head hash.")
+@click.option(
+    "--head",
+    metavar="HASH",
+    callback=lambda ctx, param, value: _head_hash(value),
+    help="A head hash given out earlier: check that the chain still holds it.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_lenient_app
-def verify(app: App, as_json: bool) -> None:
+def verify(app: App, head: str | None, as_json: bool) -> None:
     """Check the evidence chain: "OK, N messages" and its head hash, or the first broken row.
 
-    Exits 1 when the chain is broken.
+    With --head, also check that a head hash given out earlier (with an export, to a lawyer)
+    is still in the chain: then nothing up to that message was altered, removed or reordered.
+    Exits 1 when the chain is broken or does not hold that head.
 
-    Example:
+    Examples:
 
     \b
       anti-relous verify
+      anti-relous verify --head e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
     """
     store = app.store
     total = store.reports.count_messages()
@@ -160,11 +169,17 @@ def verify(app: App, as_json: bool) -> None:
             advance(checked - done)
             done = checked
 
-        result = store.evidence.verify(progress)
+        result = store.evidence.verify(progress, head=head)
     if as_json:
         echo_json(result)
     elif result.ok:
         echo(f"OK, {plural(result.checked, 'message')}; head hash {result.head_hash}")
+    if not as_json and result.head_position is not None:
+        echo(
+            f"The head {head} is message {result.head_found_at}: the "
+            f"{plural(result.head_position, 'message')} up to it are unchanged; "
+            f"{plural(result.checked - result.head_position, 'message')} came after it."
+        )
     elif result.broken_id is not None:
         from anti_relous.cli.render import table
 
@@ -183,3 +198,17 @@ def verify(app: App, as_json: bool) -> None:
             f"the chain is broken at message {result.broken_id}: {result.problem} "
             f"({plural(result.checked, 'message')} before it verified)"
         )
+    if head is not None and result.head_found_at is None:
+        raise CliError(
+            f"the head {head} is not in the chain: a message up to it was altered, removed or "
+            "reordered, or it comes from another line's database"
+        )
+
+
+def _head_hash(value: str | None) -> str | None:
+    if value is None:
+        return None
+    digits = value.strip().lower()
+    if len(digits) != 64 or any(c not in "0123456789abcdef" for c in digits):
+        raise usage_error(f"--head: {value!r} is not a head hash (64 hexadecimal digits)")
+    return digits

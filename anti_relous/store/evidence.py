@@ -97,6 +97,10 @@ class VerifyResult:
     head_hash: str
     broken_id: int | None = None
     problem: str | None = None
+    #: With ``verify(head=...)``: the message whose verified chain hash is that head, if any,
+    #: and how many messages the chain holds up to it (itself included).
+    head_found_at: int | None = None
+    head_position: int | None = None
 
 
 class Evidence:
@@ -105,10 +109,17 @@ class Evidence:
     def __init__(self, db: Database):
         self._db = db
 
-    def verify(self, progress: Callable[[int], None] | None = None) -> VerifyResult:
-        """Recompute every link; stop at the first row that does not match."""
+    def verify(
+        self, progress: Callable[[int], None] | None = None, *, head: str | None = None
+    ) -> VerifyResult:
+        """Recompute every link; stop at the first row that does not match.
+
+        ``head``: a head hash given out earlier (with an export); the result says which message
+        it is, if the verified chain holds it: every message up to that one is then unchanged.
+        """
         prev_hash = GENESIS_HASH
         checked = 0
+        found: tuple[int, int] | tuple[None, None] = (None, None)
         with self._db.reading() as conn:
             rows = conn.execute(
                 f"SELECT id, {', '.join(CHAINED_COLUMNS)}, text, prev_hash, chain_hash"
@@ -117,12 +128,14 @@ class Evidence:
             for row in rows:
                 problem = self._check_row(conn, row, prev_hash)
                 if problem:
-                    return VerifyResult(False, checked, prev_hash, row[0], problem)
+                    return VerifyResult(False, checked, prev_hash, row[0], problem, *found)
                 prev_hash = row[-1]
                 checked += 1
+                if prev_hash == head:
+                    found = (row[0], checked)
                 if progress and checked % 10_000 == 0:
                     progress(checked)
-        return VerifyResult(True, checked, prev_hash)
+        return VerifyResult(True, checked, prev_hash, None, None, *found)
 
     @staticmethod
     def _check_row(conn: sqlite3.Connection, row: tuple[Any, ...], prev_hash: str) -> str | None:
