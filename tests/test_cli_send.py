@@ -110,3 +110,27 @@ def test_manual_send_refused_after_its_first_part_left_is_unknown(line, sim):
     assert result.exit_code == 1
     assert "1 of 2 parts had left" in result.stderr
     assert outbox(line) == [("manual", "+33612345678", "unknown")]
+
+
+def test_send_to_a_blocked_number_warns_and_still_sends(line, sim):
+    line.invoke("block", "0612345678", "--reason", "threats")
+    result = line.invoke("send", "+33612345678", "Dernier avertissement")
+    assert result.exit_code == 0
+    assert "Warning: +33612345678 is blocked (threats)" in result.stderr
+    assert sim.sent_messages() == [("+33612345678", "Dernier avertissement")]
+
+
+def test_send_to_a_number_under_a_blocked_prefix_warns(line, sim):
+    line.invoke("block", "+33612*")
+    result = line.invoke("send", "+33612345678", "Test")
+    assert "Warning: +33612345678 is blocked" in result.stderr
+
+
+def test_send_to_a_fixed_line_warns_that_it_may_not_receive_sms(line, sim):
+    result = line.invoke("send", "01 42 68 53 00", "Test")
+    assert result.exit_code == 0
+    assert "Warning: +33142685300 is a fixed line" in result.stderr
+
+
+def test_send_to_a_mobile_number_not_blocked_warns_nothing(line, sim):
+    assert "Warning" not in line.invoke("send", "+33612345678", "Test").stderr

@@ -88,6 +88,26 @@ def send_queued_now(
     return refs
 
 
+def recipient_warnings(store: Store, number: str, region: str, now: datetime) -> list[str]:
+    """What the operator should know before texting ``number`` (E.164): a block in force on
+    it, or a kind of number that may not receive SMS. Warnings, not refusals: they are there."""
+    from anti_relous.clock import format_moment
+    from anti_relous.numbers import classify
+    from anti_relous.sms import NumberKind
+
+    warnings = []
+    block = store.line.block_on(number, now)
+    if block is not None:
+        until = f" until {format_moment(block.until)}" if block.until else ""
+        warnings.append(
+            f"{number} is blocked ({block.reason}){until}: the line does not answer it; this "
+            "SMS leaves all the same"
+        )
+    if classify(number, region).kind is NumberKind.FIXED_LINE:
+        warnings.append(f"{number} is a fixed line: it may not receive SMS")
+    return warnings
+
+
 @dataclass(frozen=True)
 class ManualSend:
     """What became of a manual SMS: queued for the running daemon, or sent now."""

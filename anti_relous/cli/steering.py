@@ -180,11 +180,14 @@ def send(app: App, number: str, text: str, force: bool) -> None:
     \b
       anti-relous send 0612345678 "Test de la ligne"
     """
-    from anti_relous.admin.send import send_manual
+    from anti_relous.admin.send import recipient_warnings, send_manual
 
     recipient = number_or_exit(app, number)
     if not text.strip():
         raise usage_error("the text is empty")
+    region = app.config.line.default_region
+    for warning in recipient_warnings(app.store, recipient, region, utc_now()):
+        echo(f"Warning: {warning}", err=True)
     sent = send_manual(app.store, app.config, recipient, text, utc_now, force=force)
     if sent.daemon_pid is not None:
         echo(

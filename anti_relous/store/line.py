@@ -104,6 +104,11 @@ class Line:
             set_flood(conn, now, None)
             log_event(conn, now, "flood_end", detail)
 
+    def block_on(self, number: str, now: datetime) -> Block | None:
+        """The block in force that covers ``number`` (exactly or by prefix), if any."""
+        with self._db.reading() as conn:
+            return active_block(conn, number, now)
+
     def find_block(self, target: str, *, is_prefix: bool, now: datetime) -> BlockRow | None:
         """The block in force on exactly ``target``, if any."""
         with self._db.reading() as conn:
