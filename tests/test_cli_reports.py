@@ -277,6 +277,20 @@ def test_stats_chart_shows_inbound_against_replies_per_hour(busy_day):
     assert eleven.split()[2:] == ["25", "█████████████████████████", "1", "█"]
 
 
+def test_stats_over_weeks_draws_one_row_a_day(line):
+    for day, count in [(0, 3), (1, 1), (13, 5)]:
+        for i in range(count):
+            line.receive(f"+3361111111{i}", at=DAY + timedelta(days=day, hours=i))
+    result = line.invoke("stats", "--since", "2026-01-01", "--until", "2026-02-01")
+    chart = result.output.split("\nday ", 1)[1].splitlines()
+    assert len(chart) == 1 + 14 + 1  # header, 10 to 23 January (idle days shown), scale
+    assert chart[1].split()[:2] == ["2026-01-10", "3"]
+    assert chart[2].split()[:2] == ["2026-01-11", "1"]
+    assert chart[3].split()[:2] == ["2026-01-12", "0"]
+    assert chart[14].split()[:2] == ["2026-01-23", "5"]
+    assert "busy hours" not in result.output
+
+
 def test_stats_chart_falls_back_to_ascii():
     from anti_relous.cli.render import hourly_chart
     from anti_relous.store.reports import HourRow

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 #: Partial blocks, in eighths of a character cell, for bars finer than one character.
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 _FULL = "█"
-#: The chart shows at most this many hours (the latest ones of the period).
+#: Traffic spanning more hours than this is charted one line a day instead of one an hour.
 CHART_MAX_HOURS = 48
 
 
@@ -136,6 +136,14 @@ def bar(value: float, scale: float, *, unicode: bool = True) -> str:
     return _FULL * full + (_EIGHTHS[rest] if rest else "")
 
 
+def traffic_chart(rows: Sequence[HourRow], *, width: int = 30, unicode: bool = True) -> str:
+    """The chart of ``stats``: one line an hour, or one a day when the traffic spans more than
+    CHART_MAX_HOURS (`stats --since 30d`)."""
+    if rows and rows[-1].start - rows[0].start >= timedelta(hours=CHART_MAX_HOURS):
+        return daily_chart(rows, width=width, unicode=unicode)
+    return hourly_chart(rows, width=width, unicode=unicode)
+
+
 def hourly_chart(rows: Sequence[HourRow], *, width: int = 30, unicode: bool = True) -> str:
     """Inbound SMS against replies, one line per hour (local time), both bars on one scale.
 
@@ -144,30 +152,51 @@ def hourly_chart(rows: Sequence[HourRow], *, width: int = 30, unicode: bool = Tr
     """
     if not rows:
         return "(no traffic in this period)"
-    by_start = {row.start: row for row in rows}
-    hours = []
+    by_start = {row.start: (row.inbound, row.replies) for row in rows}
+    lines = []
     moment = rows[0].start
     while moment <= rows[-1].start:
-        hours.append(by_start.get(moment, HourRow(moment, 0, 0)))
+        label = moment.astimezone().strftime("%Y-%m-%d %H:00")
+        lines.append((label, *by_start.get(moment, (0, 0))))
         moment += timedelta(hours=1)
-    peak = max(max(row.inbound, row.replies) for row in hours)
+    return _chart("hour", lines, width=width, unicode=unicode)
+
+
+def daily_chart(rows: Sequence[HourRow], *, width: int = 30, unicode: bool = True) -> str:
+    """Like ``hourly_chart``, one line per local day."""
+    if not rows:
+        return "(no traffic in this period)"
+    by_day: dict[date, tuple[int, int]] = {}
+    for row in rows:
+        day = row.start.astimezone().date()
+        inbound, replies = by_day.get(day, (0, 0))
+        by_day[day] = (inbound + row.inbound, replies + row.replies)
+    lines = []
+    day, last = min(by_day), max(by_day)
+    while day <= last:
+        lines.append((day.isoformat(), *by_day.get(day, (0, 0))))
+        day += timedelta(days=1)
+    return _chart("day", lines, width=width, unicode=unicode)
+
+
+def _chart(unit: str, lines: Sequence[tuple[str, int, int]], *, width: int, unicode: bool) -> str:
+    peak = max(max(inbound, replies) for _, inbound, replies in lines)
     scale = float(math.ceil(peak / width)) if peak > width else 1.0
     count_width = max(len(f"{peak:,}"), 7)
-    lines = [
-        f"{'hour':<16}  {'inbound':>{count_width}} {'':<{width}}  {'replies':>{count_width}}",
+    shown = [
+        f"{unit:<16}  {'inbound':>{count_width}} {'':<{width}}  {'replies':>{count_width}}",
     ]
-    for row in hours:
-        label = row.start.astimezone().strftime("%Y-%m-%d %H:00")
-        inbound_bar = bar(row.inbound, scale, unicode=unicode)
-        reply_bar = bar(row.replies, scale, unicode=unicode)
-        lines.append(
-            f"{label:<16}  {row.inbound:>{count_width},} {inbound_bar:<{width}}  "
-            f"{row.replies:>{count_width},} {reply_bar}".rstrip()
+    for label, inbound, replies in lines:
+        inbound_bar = bar(inbound, scale, unicode=unicode)
+        reply_bar = bar(replies, scale, unicode=unicode)
+        shown.append(
+            f"{label:<16}  {inbound:>{count_width},} {inbound_bar:<{width}}  "
+            f"{replies:>{count_width},} {reply_bar}".rstrip()
         )
-    unit = "one SMS" if scale == 1.0 else f"{scale:,.0f} SMS"
+    scale_unit = "one SMS" if scale == 1.0 else f"{scale:,.0f} SMS"
     block = _FULL if unicode else "#"
-    lines.append(f"(one scale for both columns: {block} = {unit})")
-    return "\n".join(lines)
+    shown.append(f"(one scale for both columns: {block} = {scale_unit})")
+    return "\n".join(shown)
 
 
 def stdout_unicode() -> bool:
@@ -302,9 +331,7 @@ def stats_text(stats: Stats, *, unicode: bool = True) -> str:
         lines.append(table(["decision", "messages"], by_count))
     else:
         lines.append("No decisions in this period.")
-    lines += ["", hourly_chart(stats.hourly[-CHART_MAX_HOURS:], unicode=unicode)]
-    if len(stats.hourly) > CHART_MAX_HOURS:
-        lines.append(f"(the last {CHART_MAX_HOURS} busy hours; narrow with --since/--until)")
+    lines += ["", traffic_chart(stats.hourly, unicode=unicode)]
     return "\n".join(lines)
 
 

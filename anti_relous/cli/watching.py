@@ -70,9 +70,10 @@ def status(app: App, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_lenient_app
 def stats(app: App, since: datetime | None, until: datetime | None, as_json: bool) -> None:
-    """Traffic and costs over a period, with an hour-by-hour chart of inbound vs replies.
+    """Traffic and costs over a period, with a chart of inbound vs replies.
 
-    Without --since, the whole history. "24h" means the last 24 hours.
+    Without --since, the whole history. "24h" means the last 24 hours. The chart has one line
+    an hour, or one a day when the traffic spans more than two days.
 
     Examples:
 
