@@ -92,6 +92,18 @@ def test_the_summary_says_what_a_cloud_line_would_have_paid(played):
     )
 
 
+def test_no_reply_leaves_for_a_bot_once_it_is_blocked(played):
+    _, store = played
+    blocked_at = {
+        b.target: b.created_at for b in store.line.blocks(datetime.now(UTC)) if b.automatic
+    }
+    to_bots = [i for i in store.outbox.items(limit=10_000) if i.recipient in blocked_at]
+    assert to_bots, "the flood queued replies to bots before the breaker tripped"
+    late = [i for i in to_bots if i.sent_at is not None and i.sent_at >= blocked_at[i.recipient]]
+    assert late == []
+    assert {i.state for i in to_bots} <= {"sent", "failed"}
+
+
 def test_piped_output_holds_no_progress_line_that_went_stale(played):
     output, _ = played
     assert [line for line in output.splitlines() if line.lstrip().startswith("stored ")] == []

@@ -83,7 +83,10 @@ class Outcome:
     alert_delay_s: float | None
     bots: int
     bots_blocked: int
+    #: Replies queued to bot numbers (before the breaker tripped), and how many left: a bot
+    #: blocked before its reply's turn never gets it.
     bot_replies: int
+    bot_replies_sent: int
     chain_ok: bool
     chain_checked: int
     cloud_price: float
@@ -345,9 +348,7 @@ class Scenario:
         summary = self._summary()
         bots = set(bot_numbers)
         blocked = {row.target for row in self.store.line.blocks(utc_now()) if row.automatic}
-        bot_replies = sum(
-            1 for item in self.store.outbox.items(limit=100_000) if item.recipient in bots
-        )
+        to_bots = [i for i in self.store.outbox.items(limit=100_000) if i.recipient in bots]
         alerts = [item for item in self.store.outbox.items(limit=100_000) if item.kind == "alert"]
         delays = [
             (item.sent_at - item.created_at).total_seconds()
@@ -363,13 +364,29 @@ class Scenario:
             alert_delay_s=max(delays, default=None),
             bots=len(bots),
             bots_blocked=len(blocked & bots),
-            bot_replies=bot_replies,
+            bot_replies=len(to_bots),
+            bot_replies_sent=sum(item.state == "sent" for item in to_bots),
             chain_ok=chain.ok,
             chain_checked=chain.checked,
             cloud_price=self.config.cost.cloud_price_per_sms,
             currency=self.config.cost.currency,
             elapsed_s=time.monotonic() - started,
         )
+
+
+def _replies_text(summary: Summary) -> str:
+    queued = (
+        summary.replies_sent
+        + summary.replies_failed
+        + summary.replies_unknown
+        + summary.replies_pending
+    )
+    parts = [f"{summary.replies_sent:,} sent"]
+    if summary.replies_failed:
+        parts.append(f"{summary.replies_failed:,} not sent (number blocked before they left)")
+    if summary.replies_pending:
+        parts.append(f"{summary.replies_pending:,} still queued")
+    return f"{queued:,}: {', '.join(parts)}"
 
 
 def _alerts_text(outcome: Outcome) -> str:
@@ -400,12 +417,12 @@ def summary_table(outcome: Outcome) -> str:
     rows: list[tuple[str, str]] = [
         ("SMS received by the dongle", f"{outcome.delivered_parts:,}"),
         ("messages stored (with raw PDUs)", f"{summary.inbound_messages:,}"),
+        ("replies queued", _replies_text(summary)),
         (
-            "replies",
-            f"{summary.replies_sent + summary.replies_pending:,} ({summary.replies_sent:,} "
-            f"sent, {summary.replies_pending:,} still queued)",
+            "  to bot numbers",
+            f"{outcome.bot_replies:,} (one each, before the breaker tripped), "
+            f"{outcome.bot_replies_sent:,} sent",
         ),
-        ("  to bot numbers", f"{outcome.bot_replies:,} (one each, before the breaker tripped)"),
         ("suppressed, by reason:", f"{sum(suppressed.values()):,}"),
     ]
     rows += [(f"  {reason}", f"{count:,}") for reason, count in suppressed.items()]
