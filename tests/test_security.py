@@ -173,6 +173,7 @@ def test_init_as_root_gives_the_config_to_the_group_and_the_database_to_the_serv
     with group.open("a") as handle:
         handle.write(f"anti-relous:x:{gid}:\n")
     config, database = tmp_path / "etc" / "config.toml", tmp_path / "state" / "line.db"
+    database.parent.mkdir()  # as systemd-tmpfiles does: init never creates the database's directory
     init = [*ANTI_RELOUS, "init", "--path", str(config), "--database", str(database)]
     script = (
         f"mount --bind {shlex.quote(str(passwd))} /etc/passwd"
