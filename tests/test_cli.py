@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 from cli_helpers import Line, as_operator
@@ -270,3 +272,27 @@ def test_errors_name_the_option_as_typed(line, args):
     result = line.invoke(*args)
     assert result.stderr.startswith("Error: --for: "), result.stderr
     assert "--duration" not in result.stderr
+
+
+def test_every_command_is_listed_where_it_is_defined_for_lazy_loading():
+    cli.load_all()
+    defined = {name: command.callback.__module__ for name, command in cli.commands.items()}
+    assert defined == cli.lazy_commands
+
+
+def test_a_command_imports_only_its_own_module(tmp_path):
+    line = Line(tmp_path)
+    line.publish_daemon(pid=os.getpid())
+    loaded = subprocess.run(
+        [sys.executable, "-c",
+         "import sys; from anti_relous.cli import cli; "
+         "sys.argv = ['anti-relous', '--config', sys.argv[1], 'status', '--json']; "
+         "cli(standalone_mode=False, prog_name='anti-relous'); "
+         "print(sorted(m for m in sys.modules if m.startswith('anti_relous.cli.')), "
+         "file=sys.stderr)", str(line.config_path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    modules = loaded.stderr.strip().splitlines()[-1]
+    assert "anti_relous.cli.watching" in modules
+    for other in ("running", "steering", "evidence"):
+        assert f"anti_relous.cli.{other}" not in modules, modules

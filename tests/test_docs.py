@@ -23,6 +23,7 @@ def commands(group: click.Group = cli, prefix: tuple[str, ...] = ()):
             yield from commands(command, (*prefix, name))
 
 
+cli.load_all()
 COMMANDS = dict(commands())
 
 

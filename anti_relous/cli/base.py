@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -13,7 +14,6 @@ import click
 
 from anti_relous import __version__
 from anti_relous.errors import AntiRelousError
-from anti_relous.untrusted import visible
 
 if TYPE_CHECKING:
     from anti_relous.config import Config
@@ -47,6 +47,8 @@ class CliError(click.ClickException):
     exit_code = 1
 
     def format_message(self) -> str:
+        from anti_relous.untrusted import visible
+
         # Messages quote numbers, senders and device answers that a stranger may have written.
         return visible(self.message, newline="\n")
 
@@ -106,9 +108,31 @@ class AntiRelousCommand(click.Command):
 
 
 class AntiRelousGroup(click.Group):
-    """Turns the package's own errors into one line and their exit code, never a traceback."""
+    """Turns the package's own errors into one line and their exit code, never a traceback.
+
+    Command modules are imported when one of their commands runs (or ``--help`` lists them
+    all): ``anti-relous status`` does not pay for what ``export`` or ``run`` import.
+    ``lazy_commands`` maps each command's name to the module that defines it.
+    """
 
     command_class = AntiRelousCommand
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: dict[str, str] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            importlib.import_module(self.lazy_commands[cmd_name])  # registers its commands
+        return self.commands.get(cmd_name)
+
+    def load_all(self) -> None:
+        """Import every command module (for tools that walk ``commands``)."""
+        for module in sorted(set(self.lazy_commands.values())):
+            importlib.import_module(module)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -195,6 +219,8 @@ def echo(message: str, *, err: bool = False) -> None:
     Tables and reports already escape what a stranger wrote (``render``); this catches the
     rest, so no control, C1 or bidi character in any message reaches the terminal raw.
     """
+    from anti_relous.untrusted import visible
+
     click.echo(visible(message, newline="\n"), err=err)
 
 

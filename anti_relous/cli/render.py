@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from anti_relous.cli.base import plural
 from anti_relous.clock import format_age
-from anti_relous.store.reports import Activity, HourRow
 from anti_relous.untrusted import columns, fit, json_dumps, visible
 
 if TYPE_CHECKING:
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
     from anti_relous.admin.status import LineStatus, Stats
     from anti_relous.doctor.checks import Report
     from anti_relous.store.line import BlocksInForce
-    from anti_relous.store.reports import MessageRow
+    from anti_relous.store.reports import Activity, HourRow, MessageRow
 
 #: Partial blocks, in eighths of a character cell, for bars finer than one character.
 _EIGHTHS = " ▏▎▍▌▋▊▉"

@@ -9,10 +9,13 @@ of the line. Imports: ``policy`` (its value types), ``sms``, ``numbers`` and ``c
 from __future__ import annotations
 
 import contextlib
+import importlib
 import sqlite3
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from anti_relous.store.db import (
     Database,
@@ -25,14 +28,36 @@ from anti_relous.store.db import (
     connect,
     translate,
 )
-from anti_relous.store.decisions import Caps, Decisions, PlannedSms
-from anti_relous.store.evidence import Evidence, VerifyResult
-from anti_relous.store.inbound import Inbound, IngestResult
-from anti_relous.store.line import BlockRow, Event, Line
 from anti_relous.store.migrations import LATEST_VERSION, migrate, schema_version
-from anti_relous.store.outbox import Outbox, OutboxItem
-from anti_relous.store.pack import PackReads
-from anti_relous.store.reports import Reports, SenderMatch
+
+if TYPE_CHECKING:
+    from anti_relous.store.decisions import Caps, Decisions, PlannedSms
+    from anti_relous.store.evidence import Evidence, VerifyResult
+    from anti_relous.store.inbound import Inbound, IngestResult
+    from anti_relous.store.line import BlockRow, Event, Line
+    from anti_relous.store.outbox import Outbox, OutboxItem
+    from anti_relous.store.pack import PackReads
+    from anti_relous.store.reports import Reports, SenderMatch
+
+#: The value types of the parts, imported when first asked for (PEP 562): a command that only
+#: reads the line's state does not import the ingest, the decisions or the evidence chain.
+_LAZY = {
+    "BlockRow": "anti_relous.store.line",
+    "Caps": "anti_relous.store.decisions",
+    "Event": "anti_relous.store.line",
+    "IngestResult": "anti_relous.store.inbound",
+    "OutboxItem": "anti_relous.store.outbox",
+    "PlannedSms": "anti_relous.store.decisions",
+    "SenderMatch": "anti_relous.store.reports",
+    "VerifyResult": "anti_relous.store.evidence",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)
+
 
 __all__ = [
     "BlockRow",
@@ -58,19 +83,62 @@ class Store:
 
     ``inbound`` (ingest, assembly), ``decisions`` (usage, recording), ``outbox`` (sending),
     ``line`` (pause, blocks, events, daemon state), ``evidence`` (chain, purge, export),
-    ``reports`` (figures and listings) and ``pack`` (the complaint pack's reads).
+    ``reports`` (figures and listings) and ``pack`` (the complaint pack's reads). Each part's
+    module is imported when the part is first used.
     """
 
     def __init__(self, db: Database):
         self.db = db
         self.path = db.path
-        self.inbound = Inbound(db)
-        self.decisions = Decisions(db)
-        self.outbox = Outbox(db)
-        self.line = Line(db)
-        self.evidence = Evidence(db)
-        self.reports = Reports(db)
-        self.pack = PackReads(db)
+
+    @cached_property
+    def inbound(self) -> Inbound:
+        """Ingest and multipart assembly."""
+        from anti_relous.store.inbound import Inbound
+
+        return Inbound(self.db)
+
+    @cached_property
+    def decisions(self) -> Decisions:
+        """Usage snapshots for the policy, and the recording of its decisions."""
+        from anti_relous.store.decisions import Decisions
+
+        return Decisions(self.db)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """SMS to send, at most once."""
+        from anti_relous.store.outbox import Outbox
+
+        return Outbox(self.db)
+
+    @cached_property
+    def line(self) -> Line:
+        """Pause, flood mode, blocks, events and the daemon's published state."""
+        from anti_relous.store.line import Line
+
+        return Line(self.db)
+
+    @cached_property
+    def evidence(self) -> Evidence:
+        """The chain: verification, retention purge, export."""
+        from anti_relous.store.evidence import Evidence
+
+        return Evidence(self.db)
+
+    @cached_property
+    def reports(self) -> Reports:
+        """Counts and listings for operators."""
+        from anti_relous.store.reports import Reports
+
+        return Reports(self.db)
+
+    @cached_property
+    def pack(self) -> PackReads:
+        """What the complaint pack reads."""
+        from anti_relous.store.pack import PackReads
+
+        return PackReads(self.db)
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> Store:
