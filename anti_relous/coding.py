@@ -7,7 +7,7 @@ caps; none of them should pay for importing libgammu. The PDUs themselves are py
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from anti_relous.lazyclass import frozen_dataclass
 
 # 3GPP TS 23.038 6.2.1: the GSM 7-bit default alphabet (ESC, 0x1B, is left out: it is not text).
 GSM7_BASIC = frozenset(
@@ -29,7 +29,7 @@ def fits_gsm7(text: str) -> bool:
     return all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class TextInfo:
     """How a text travels: its coding and how many SMS parts it costs."""
 

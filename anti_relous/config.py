@@ -6,12 +6,13 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar, cast, overload
 
 from anti_relous.errors import AntiRelousError
+from anti_relous.lazyclass import declared_fields, frozen_dataclass
 
 DEFAULT_CONFIG_PATH = Path("/etc/anti-relous/config.toml")
 CONFIG_ENV_VAR = "ANTI_RELOUS_CONFIG"
@@ -183,7 +184,7 @@ def _phone_list(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class ModemConfig:
     """How to reach the dongle."""
 
@@ -195,7 +196,7 @@ class ModemConfig:
     gammu_config: str = _opt("", _text)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class LineConfig:
     """What the line is and what it answers."""
 
@@ -209,7 +210,7 @@ class LineConfig:
         return self.allowed_regions[0]
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class QuotaConfig:
     """Per-number and global limits on replies, and the abuse auto-block."""
 
@@ -224,7 +225,7 @@ class QuotaConfig:
     recipients_per_month: int = _opt(150, _whole(0))
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class FloodConfig:
     """The flood breaker: total inbound rate above which the line stops replying."""
 
@@ -233,7 +234,7 @@ class FloodConfig:
     cooldown: timedelta = _opt(timedelta(minutes=30), _duration())
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class AlertsConfig:
     """Who is told by SMS when a flood starts."""
 
@@ -241,7 +242,7 @@ class AlertsConfig:
     min_interval: timedelta = _opt(timedelta(hours=1), _duration())
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class ScheduleConfig:
     """How often the daemon's jobs run."""
 
@@ -251,7 +252,7 @@ class ScheduleConfig:
     multipart_timeout: timedelta = _opt(timedelta(hours=1), _duration())
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class StorageConfig:
     """Where the evidence lives and how long message texts are kept."""
 
@@ -264,7 +265,7 @@ class StorageConfig:
     retention: timedelta = _opt(timedelta(days=90), _duration(allow_zero=True))
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class LogConfig:
     """Log verbosity and privacy."""
 
@@ -272,7 +273,7 @@ class LogConfig:
     full_numbers: bool = _opt(False, _flag)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class CostConfig:
     """The figure of what a cloud SMS service would have charged, for reports."""
 
@@ -415,7 +416,7 @@ class Config:
         return f"Config(source={self.source!r})"
 
     def _checked(self, cls: type, name: str, raw: Mapping[str, Any]) -> dict[str, Any]:
-        known = {f.name: f for f in fields(cls)}
+        known = declared_fields(cls)  # every key is an _opt() field; no need to build the class
         values = {}
         for key, value in raw.items():
             if key not in known:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from anti_relous.clock import format_age
+from anti_relous.lazyclass import frozen_dataclass
 
 #: A daemon silent for this many health intervals is considered gone (crashed, killed -9).
 STALE_AFTER_HEALTH_INTERVALS = 3
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class DaemonInfo:
     """Whether a daemon is serving the line, from what it last published."""
 
@@ -81,7 +81,7 @@ def daemon_info(
     return DaemonInfo(False, why, info.state, info.status, pid, info.started_at, updated_at)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class ModemInfo:
     """The modem as the daemon last saw it."""
 

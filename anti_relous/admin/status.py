@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from anti_relous.admin.liveness import DaemonInfo, ModemInfo, daemon_info, modem_info
 from anti_relous.clock import local_day_start
 from anti_relous.coding import text_info
-from anti_relous.config import Config, QuotaConfig
-from anti_relous.store import Caps, Store
-from anti_relous.store.line import BlocksInForce
-from anti_relous.store.reports import Activity, HourRow, Summary
+from anti_relous.lazyclass import frozen_dataclass
+
+if TYPE_CHECKING:
+    from anti_relous.config import Config, QuotaConfig
+    from anti_relous.store import Caps, Store
+    from anti_relous.store.line import BlocksInForce
+    from anti_relous.store.reports import Activity, HourRow, Summary
 
 #: Past this many parts the reply is expensive for every answered texter (DESIGN section 6).
 MAX_COMFORTABLE_REPLY_PARTS = 2
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class CapUse:
     """One global cap: SMS counted against it and its limit."""
 
@@ -41,7 +44,7 @@ def cap_uses(caps: Caps, quota: QuotaConfig) -> list[CapUse]:
     ]
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class ReplyInfo:
     """How the configured reply travels."""
 
@@ -80,7 +83,7 @@ def reply_warning(reply: ReplyInfo) -> str | None:
     )
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class LineStatus:
     """Everything ``anti-relous status`` shows."""
 
@@ -131,7 +134,7 @@ def line_status(store: Store, config: Config, now: datetime) -> LineStatus:
     )
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Stats:
     """Everything ``anti-relous stats`` shows: the store's figures for the period, the line's
     state now, and what a cloud line would have charged."""

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from anti_relous.clock import format_moment
+from anti_relous.lazyclass import frozen_dataclass
 from anti_relous.policy import Block, LineState
 from anti_relous.store.db import Database, from_db, inserted_id, to_db
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class BlockRow:
     """A block as listed for operators."""
 
@@ -30,7 +30,7 @@ class BlockRow:
         return Block(self.target, self.is_prefix, self.until, self.reason, self.automatic)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class BlocksInForce:
     """What `status` says of the blocks: numbers blocked, how many automatically, prefixes."""
 
@@ -39,7 +39,7 @@ class BlocksInForce:
     prefixes: list[str]
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Event:
     """One entry of the event log."""
 

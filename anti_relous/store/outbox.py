@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from anti_relous.lazyclass import frozen_dataclass
 from anti_relous.store.db import Database, from_db, inserted_id, to_db
 from anti_relous.store.line import active_block, log_event, read_state
 
@@ -31,7 +31,7 @@ _PRIORITY = (
 _HELD = ", ".join(f"'{kind}'" for kind in HELD_KINDS)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class OutboxItem:
     """One SMS to send (all its parts)."""
 

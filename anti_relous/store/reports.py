@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 
+from anti_relous.lazyclass import frozen_dataclass
 from anti_relous.store.db import Database, from_db, to_db
 from anti_relous.store.outbox import month_key
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class SenderMatch:
     """Which senders a query keeps: one sender exactly, or every number starting with a prefix.
 
@@ -51,7 +52,7 @@ def sender_match(senders: Senders) -> SenderMatch | None:
     return SenderMatch(senders) if isinstance(senders, str) else senders
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Activity:
     """What happened since one moment (the start of today, of this hour)."""
 
@@ -62,7 +63,7 @@ class Activity:
     replies_sent: int
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Summary:
     """The figures of ``anti-relous stats`` over one range."""
 
@@ -86,7 +87,7 @@ class Summary:
     auto_blocked_numbers: int = 0
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class HourRow:
     """One hour of the chart: its start (UTC) and what arrived and left."""
 
@@ -95,7 +96,7 @@ class HourRow:
     replies: int
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class MessageRow:
     """One inbound message as the inbox lists it."""
 
