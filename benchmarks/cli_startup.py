@@ -86,38 +86,57 @@ def wall_times(commands: list[list[str]], runs: int) -> list[list[float]]:
     return times
 
 
-def import_self_times(command: list[str], runs: int) -> dict[str, float]:
+def import_self_times(command: list[str], runs: int) -> tuple[dict[str, float], dict[str, str]]:
     """Each module's own import time (ms, not counting what it imports), the minimum over
-    ``runs`` runs of ``command`` under ``python -X importtime``: the least noisy estimate."""
+    ``runs`` runs of ``command`` under ``python -X importtime`` (the least noisy estimate), and
+    the module that imported each one."""
     best: dict[str, float] = {}
+    parents: dict[str, str] = {}
     for _ in range(runs):
         result = subprocess.run(
             [sys.executable, "-X", "importtime", *command],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
+        # One line per module, printed once it is imported: its importer is the next line
+        # printed less indented.
+        rows = []
         for line in result.stderr.splitlines():
             fields = line.removeprefix("import time:").split("|")
             if len(fields) == 3 and fields[0].strip().isdigit():
-                name, ms = fields[2].strip(), int(fields[0]) / 1000
-                best[name] = min(best.get(name, ms), ms)
-    return best
+                name = fields[2].rstrip()
+                rows.append((len(name) - len(name.lstrip()), name.strip(), int(fields[0]) / 1000))
+        for index, (depth, name, ms) in enumerate(rows):
+            best[name] = min(best.get(name, ms), ms)
+            importer = next((n for d, n, _ in rows[index + 1 :] if d < depth), None)
+            if importer is not None:
+                parents[name] = importer
+    return best, parents
 
 
-def owner(module: str) -> str:
-    """Who brings ``module`` in, for the breakdown: our modules one by one, libraries whole."""
-    if module.startswith("anti_relous"):
-        return module
-    top = module.split(".")[0].lstrip("_")
-    return top if top in ("click", "tomllib", "sqlite3", "json", "dataclasses") else "stdlib"
+#: Libraries counted whole, with the stdlib modules they import.
+LIBRARIES = ("click", "tomllib", "sqlite3", "json", "dataclasses")
+
+
+def owner(module: str, parents: dict[str, str]) -> str:
+    """Who brought ``module`` in: itself if it is ours or a library of LIBRARIES, else the
+    nearest importer that is; "stdlib" for what the command imports directly."""
+    while True:
+        if module.startswith("anti_relous") or module.split(".")[0] in LIBRARIES:
+            return module.split(".")[0] if not module.startswith("anti_relous") else module
+        if module not in parents:
+            return "stdlib"
+        module = parents[module]
 
 
 def import_breakdown(status: list[str], runs: int) -> dict[str, float]:
     """What `status` imports that `python -c pass` does not, ms of import by owner."""
-    baseline = import_self_times(["-c", "pass"], runs)
+    baseline, _ = import_self_times(["-c", "pass"], runs)
+    times, parents = import_self_times(status, runs)
     costs: dict[str, float] = {}
-    for module, ms in import_self_times(status, runs).items():
+    for module, ms in times.items():
         if module not in baseline:
-            costs[owner(module)] = costs.get(owner(module), 0.0) + ms
+            who = owner(module, parents)
+            costs[who] = costs.get(who, 0.0) + ms
     return dict(sorted(costs.items(), key=lambda item: -item[1]))
 
 
@@ -211,7 +230,8 @@ def main() -> None:
     )
     print(
         f"what status adds to python -c pass: {status_ms - base_ms:.1f} ms, of which imports "
-        f"{imports_ms:.1f} ms (own time of each module, least of {args.import_runs} runs):"
+        f"{imports_ms:.1f} ms (own time of each module and the stdlib modules it brought in,"
+        f" least of {args.import_runs} runs):"
     )
     for name, ms in breakdown.items():
         if ms >= 0.05:
