@@ -281,7 +281,7 @@ class CostConfig:
     currency: str = _opt("EUR", _non_empty_text)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class ReportConfig:
     """What the complaint pack (``anti-relous report``) flags for a human eye first."""
 

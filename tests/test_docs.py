@@ -129,5 +129,5 @@ def test_quickstart_demo_output_has_the_rows_the_demo_prints_and_says_they_vary(
     )  # fmt: skip
     printed = summary_table(outcome).splitlines()
     shown = QUICKSTART.split("It ends like this", 1)[1].split("```\n", 2)[1].splitlines()
-    assert [line[:34] for line in shown] == [line[:34] for line in printed]
+    assert [line[:34] for line in shown[: len(printed)]] == [line[:34] for line in printed]
     assert "vary" in QUICKSTART.split("It ends like this", 1)[1].split("```", 1)[0]

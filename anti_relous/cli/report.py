@@ -40,7 +40,7 @@ def _senders(app: App, raw: str | None) -> SenderMatch | None:
     return SenderMatch(prefix, is_prefix=True)
 
 
-@cli.command()
+@cli.command(short_help="Write the complaint pack of a period, for a complaint.")
 @click.option(
     "--since", metavar="TIME", callback=moment_callback(ahead=False), help="e.g. 2026-11-28, 48h."
 )
