@@ -158,6 +158,12 @@ def test_relative_database_path_is_read_next_to_the_config(tmp_path):
     assert load_config(path).storage.database == tmp_path / "line.db"
 
 
+def test_relative_flag_list_is_read_next_to_the_config(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[report]\nflags = "flags.toml"\n')
+    assert load_config(path).report.flags == str(tmp_path / "flags.toml")
+
+
 def test_numbers_in_national_format_are_normalised_with_the_line_region():
     config = parse_config(
         '[line]\nown_number = "06 12 34 56 78"\n[alerts]\nnumbers = ["0033698765432"]'
