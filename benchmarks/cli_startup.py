@@ -161,13 +161,18 @@ for name, seconds in built:
 """
 
 
-def dataclasses_built(config: Path) -> list[tuple[str, float]]:
-    """(class, ms building it) for every dataclass a `status --json` run builds."""
-    result = subprocess.run(
-        [sys.executable, "-c", DATACLASS_COST, str(config)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return [(name, float(ms)) for name, ms in (line.split() for line in result.stdout.splitlines())]
+def dataclasses_built(config: Path, runs: int) -> list[tuple[str, float]]:
+    """(class, ms building it, the least of ``runs`` runs) for every dataclass a
+    `status --json` run builds, in the order they are built."""
+    best: dict[str, float] = {}
+    for _ in range(runs):
+        result = subprocess.run(
+            [sys.executable, "-c", DATACLASS_COST, str(config)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        for name, ms in (line.split() for line in result.stdout.splitlines()):
+            best[name] = min(best.get(name, float(ms)), float(ms))
+    return list(best.items())
 
 
 #: The floor: what any click command reading this TOML and this SQLite file pays, without us.
@@ -211,7 +216,7 @@ def main() -> None:
             [[sys.executable, "-c", "pass"], status, floor], args.runs
         )
         breakdown = import_breakdown(["-m", "anti_relous", *status[1:]], args.import_runs)
-        built = dataclasses_built(place.config)
+        built = dataclasses_built(place.config, args.import_runs)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     base_ms = statistics.median(baseline) * 1000
@@ -236,7 +241,10 @@ def main() -> None:
     for name, ms in breakdown.items():
         if ms >= 0.05:
             print(f"  {ms:6.1f}  {name}")
-    print(f"dataclasses built while status runs: {len(built)}, {built_ms:.1f} ms")
+    print(
+        f"dataclasses built while status runs: {len(built)}, {built_ms:.1f} ms (least of "
+        f"{args.import_runs} runs; those built at import are in their module's time above)"
+    )
     for name, ms in built:
         print(f"  {ms:6.2f}  {name}")
     report = {
