@@ -65,6 +65,17 @@ class DecodedPart:
     #: "gsm7", "ucs2" or "8bit".
     coding: str
     concat: Concat | None = None
+    #: Set when the part was read despite a defect (an impossible concatenation header read as a
+    #: single SMS): what was wrong, kept with the part.
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Who sent a PDU and when its service centre stamped it: its TP header, read on its own."""
+
+    sender: str
+    smsc_time: datetime | None
 
 
 @dataclass(frozen=True)
@@ -76,10 +87,26 @@ class ReceivedPart:
     pdu: bytes
     kind: PartKind
     decoded: DecodedPart | None = None
-    #: Why decoding failed, when ``kind`` is UNDECODABLE.
+    #: Why decoding failed, when ``kind`` is UNDECODABLE; what was wrong with a part read anyway.
     error: str | None = None
     #: Listed as REC UNREAD: it arrived after our previous listing (which marked the others read).
     unread: bool = False
+    #: The sender and time stamp of an UNDECODABLE part whose TP header could still be read.
+    envelope: Envelope | None = None
+
+    @property
+    def sender(self) -> str | None:
+        """The sender as received, when the PDU's header could be read."""
+        if self.decoded is not None:
+            return self.decoded.sender
+        return self.envelope.sender if self.envelope is not None else None
+
+    @property
+    def smsc_time(self) -> datetime | None:
+        """The service centre time stamp, when the PDU's header could be read."""
+        if self.decoded is not None:
+            return self.decoded.smsc_time
+        return self.envelope.smsc_time if self.envelope is not None else None
 
 
 @dataclass(frozen=True)

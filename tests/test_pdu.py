@@ -1,4 +1,4 @@
-"""The python-gammu codec adapter, with both verified gammu text traps pinned."""
+"""The python-gammu codec adapter, with each gammu trap it works around pinned."""
 
 import datetime as dt
 
@@ -187,3 +187,129 @@ def test_random_bytes_never_escape_as_anything_but_pdu_error(data):
 
 
 DATA = __import__("pathlib").Path(__file__).parent / "data"
+
+
+# ---- libgammu and addresses, data codings, time stamps, headers (traps 5 to 8) ----------------
+
+SENDER = "+33612345678"
+# A DELIVER from SENDER stamped NOW, up to its data coding: SMSC field, first octet, TP-OA,
+# TP-PID. ``deliver`` adds the coding, the time stamp, the length and the user data.
+_SMSC = "07913306091093f0"
+_FROM_SENDER = "0b913316325476f8" + "00"
+_NOW_STAMP = "62118241000000"
+
+
+def deliver(user_data: str, *, udl: int, dcs: int = 0x08, header: bool = True) -> bytes:
+    """An SMS-DELIVER from SENDER with this user data (hex), length and coding."""
+    first = 0x44 if header else 0x04  # SMS-DELIVER (0x04), with TP-UDHI (0x40)
+    tail = f"{dcs:02x}{_NOW_STAMP}{udl:02x}{user_data}"
+    return bytes.fromhex(f"{_SMSC}{first:02x}{_FROM_SENDER}{tail}")
+
+
+HI_UCS2 = "hi".encode("utf-16-be").hex()
+A_AT_B = "0004" + "06d0418010" + "0000" + _NOW_STAMP + "0141"  # "A@B" packed in GSM 03.38
+
+
+def test_gammu_still_cuts_an_alphanumeric_sender_at_its_at_sign():
+    """The fifth trap: "@" is septet 0, a C string's end, and "_" (0x11) is not mapped."""
+    assert gammu.DecodePDU(bytes.fromhex(A_AT_B), True)["Number"] == "A"
+
+
+def test_an_at_sign_does_not_cut_an_alphanumeric_sender():
+    assert pdu.decode_deliver(bytes.fromhex(A_AT_B)).sender == "A@B"
+
+
+def test_gammu_still_packs_alphanumeric_senders_as_ascii():
+    """The encoding half: gammu writes "@" as 0x40, which the GSM alphabet reads as "¡"."""
+    info = {"Class": -1, "Unicode": False, "Entries": [{"ID": "Text", "Buffer": "x"}]}
+    (message,) = gammu.EncodeSMS(info)
+    message.update(Number="A@B", SMSC={"Location": 0, "Number": "+33609001390"}, Type="Deliver")
+    message.update(DateTime=NOW, SMSCDateTime=NOW)
+    assert bytes.fromhex("06d041a010") in bytes(gammu.EncodePDU(message, "Deliver"))
+    (ours,) = pdu.encode_deliver("A@B", "x", NOW)
+    assert bytes.fromhex("06d0418010") in ours
+
+
+# Letters first: gammu takes a sender of digits for a phone number.
+ALPHANUMERIC_SENDERS = st.builds(
+    lambda head, tail: head + tail,
+    st.sampled_from("ABCOXabz"),
+    st.text(alphabet="ABCOXYZabxyz0123456789 @_$£¥èÉ!?&+-€[", max_size=10),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ALPHANUMERIC_SENDERS)
+def test_alphanumeric_senders_survive_encode_then_decode(sender):
+    (raw,) = pdu.encode_deliver(sender, "salut", NOW)
+    assert pdu.decode_deliver(raw).sender == sender
+
+
+def test_gammu_still_reads_a_data_coding_with_its_reserved_bit_as_8bit_data():
+    """The sixth trap: DCS 0xFB is GSM-7 (bit 2 clear), class 3, reserved bit 3 set."""
+    raw = deliver("e8329bfd06", udl=5, dcs=0xFB, header=False)  # "hello"
+    assert gammu.DecodePDU(raw, True)["Coding"] == "8bit"
+    assert pdu.decode_deliver(raw).text == "hello"
+
+
+def test_gammu_still_puts_years_90_to_99_in_the_2080s():
+    """The seventh trap: year digits 99 (TS 23.040 leaves the century out)."""
+    raw = bytes.fromhex(f"{_SMSC}04{_FROM_SENDER}00{'99' + _NOW_STAMP[2:]}05e8329bfd06")
+    assert gammu.DecodePDU(raw, True)["DateTime"].year == 2089
+    assert pdu.decode_deliver(raw).smsc_time.year == 1999
+
+
+BOTH_CONCATENATIONS = "0b" + "0003070201" + "080400070201"  # 8-bit 7 and 16-bit 7, part 1 of 2
+
+
+def test_gammu_still_reads_two_concatenation_elements_as_no_concatenation():
+    """The eighth trap: such a part would pass for a whole SMS."""
+    raw = deliver(BOTH_CONCATENATIONS + HI_UCS2, udl=16)
+    assert gammu.DecodePDU(raw, True)["UDH"]["Type"] == "UserUDH"
+
+
+def test_a_header_with_an_8bit_and_a_16bit_concatenation_is_a_single_sms_with_its_defect():
+    part = pdu.decode_stored("SM", 1, deliver(BOTH_CONCATENATIONS + HI_UCS2, udl=16))
+    assert part.kind is PartKind.DELIVER and part.decoded.concat is None
+    assert part.decoded.text == "hi"
+    assert "2 concatenation elements (8-bit and 16-bit)" in part.error
+
+
+# ---- a readable TP header keeps its sender and time stamp (issue 13, point 2) -----------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        pytest.param(deliver("050003070200" + HI_UCS2, udl=10), "part 0 of 2", id="part-0-of-2"),
+        pytest.param(deliver("050003070203" + HI_UCS2, udl=10), "part 3 of 2", id="part-3-of-2"),
+        pytest.param(deliver("050003070001" + HI_UCS2, udl=10), "part 1 of 0", id="total-0"),
+    ],
+)
+def test_an_impossible_concatenation_element_is_a_single_sms_with_its_defect(raw, error):
+    part = pdu.decode_stored("SM", 1, raw)
+    assert part.kind is PartKind.DELIVER
+    assert (part.decoded.sender, part.decoded.smsc_time, part.decoded.text) == (SENDER, NOW, "hi")
+    assert part.decoded.concat is None
+    assert error in part.error and "read as a single SMS" in part.error
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        pytest.param(deliver("0068006900", udl=5, header=False), "odd number", id="odd-ucs2"),
+        pytest.param(deliver("e8329bfd06", udl=5, dcs=0x20, header=False), "compressed", id="zip"),
+        pytest.param(deliver("100003", udl=3, dcs=0x04), "header of 17 octets", id="udhl>udl"),
+        pytest.param(deliver("e832", udl=5, dcs=0x00, header=False), "truncated", id="cut-body"),
+        pytest.param(deliver("00" * 141, udl=141, dcs=0x04, header=False), "exceeds", id="udl>140"),
+    ],
+)
+def test_an_undecodable_body_keeps_the_sender_and_time_stamp(raw, error):
+    part = pdu.decode_stored("SM", 1, raw)
+    assert part.kind is PartKind.UNDECODABLE and error in part.error
+    assert (part.sender, part.smsc_time) == (SENDER, NOW)
+
+
+def test_a_pdu_cut_inside_its_header_has_no_sender():
+    part = pdu.decode_stored("SM", 1, bytes.fromhex(f"{_SMSC}04{_FROM_SENDER}00"))
+    assert part.kind is PartKind.UNDECODABLE and part.sender is None

@@ -35,8 +35,10 @@ HOSTILE_TEXTS = [
     "\u2066a\u2067b\u2068c\u2069 isolats",
     "pay\u200bpal\u200c\u200d\u2060\ufeff",  # zero-width
 ]
-#: Alphanumeric senders: ESC c resets the terminal (wiping the rows above); the rest are formulas.
-HOSTILE_SENDERS = ["\x1bc", "\x1b[1A\x1b[2K", "=1+1", "@SUM(A1)"]
+#: Alphanumeric senders as a network delivers them, packed in the GSM 03.38 alphabet: it holds
+#: CR (back to the start of the row, to write over it) and, through its extension table, FF
+#: (a new page, or a cleared screen); ESC is not a character there. The rest are formulas.
+HOSTILE_SENDERS = ["\x0cpage", "tuer\rok", "=1+1", "@SUM(A1)"]
 PLUS_SENDER = "+1+1"
 #: Typed by an operator who copied it from a hostile sender or text.
 HOSTILE_REASON = "menaces \x1b[2J\u202eeton"
@@ -79,7 +81,7 @@ PRINTING_COMMANDS = {
     "inbox": ["inbox", "--last", "100"],
     "inbox --full": ["inbox", "--full", "--last", "100"],
     "inbox --json": ["inbox", "--json", "--last", "100"],
-    "inbox --from an alphanumeric sender": ["inbox", "--from", "\x1bc"],
+    "inbox --from an alphanumeric sender": ["inbox", "--from", "\x0cpage"],
     "outbox": ["outbox"],
     "outbox --json": ["outbox", "--json"],
     "blocks": ["blocks"],
@@ -109,7 +111,7 @@ def test_no_command_lets_a_raw_control_reach_the_terminal(line, args):
 def test_inbox_on_a_terminal_shows_the_hidden_threat_and_the_escapes(line):
     shown = run(line, "inbox", "--last", "100").text
     assert "je vais te tuer\\x1b[15D\\x1b[Kbonjour !" in shown
-    assert "\\x1bc" in shown  # the sender that would have reset the terminal
+    assert "\\x0cpage" in shown  # the sender that would have cleared the screen
 
 
 def test_inbox_id_shows_a_text_in_full_with_its_line_breaks(line):
