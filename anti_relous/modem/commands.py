@@ -53,6 +53,12 @@ NUMERIC_ERRORS = Command("AT+CMEE=1")
 # TS 27.005 3.2.3: 0 = PDU mode. Text mode is never used: it loses UDH and non-GSM text.
 PDU_MODE = Command("AT+CMGF=0")
 PIN_STATE = Command("AT+CPIN?", ("+CPIN",))
+#: The PIN tries left, where the firmware tells: TS 27.007 8.65 AT+CPINR (Rel-8 and later), then
+#: Huawei's AT^CPIN? (its AT command reference; listed in the E1752 and K3715 +CLAC answers).
+PIN_TRIES = (
+    Command('AT+CPINR="SIM PIN"', ("+CPINR",)),
+    Command("AT^CPIN?", ("^CPIN",)),
+)
 SIGNAL = Command("AT+CSQ", ("+CSQ",))
 REGISTRATION = Command("AT+CREG?", ("+CREG",))
 OPERATOR = Command("AT+COPS?", ("+COPS",))
@@ -108,6 +114,8 @@ _STORAGE_FULL = frozenset({(ResultKind.CME_ERROR, 20), (ResultKind.CMS_ERROR, 32
 _UNKNOWN_CODE = {ResultKind.CME_ERROR: 100, ResultKind.CMS_ERROR: 500}
 # TS 27.007 8.5: <rssi> 99 means not known or not detectable.
 _CSQ_UNKNOWN = 99
+# Samsung phones repeat the command letter before each ATI value ("Model: I: SCH-U706/99").
+_ATI_ECHO = re.compile(r"^I:\s*")
 _ATI_KEYS = {
     "manufacturer": "manufacturer",
     "model": "model",
@@ -129,8 +137,12 @@ def select_storage(*storages: str) -> Command:
     return Command(f"AT+CPMS={quoted}", ("+CPMS",))
 
 
-def list_messages(stat: int = 4) -> Command:
-    """AT+CMGL=<stat> (TS 27.005 3.4.2); 4 lists all, and marks the unread ones read."""
+#: TS 27.005 3.4.2 <stat> in PDU mode: 4 lists every message (and marks the unread ones read).
+LIST_ALL = 4
+
+
+def list_messages(stat: int = LIST_ALL) -> Command:
+    """AT+CMGL=<stat> (TS 27.005 3.4.2)."""
     return Command(f"AT+CMGL={stat}", ("+CMGL",))
 
 
@@ -253,7 +265,9 @@ def parse_signal(lines: Sequence[Response]) -> tuple[int | None, int | None]:
 def parse_registration(lines: Sequence[Response]) -> str:
     """AT+CREG?: ``+CREG: <n>,<stat>[,<lac>,<ci>[,<AcT>]]`` -> "home", "roaming"..."""
     line = _line("AT+CREG?", lines, "+CREG")
-    fields = _fields("AT+CREG?", line)
+    # Only <n> and <stat> matter, and they come before any quote: a firmware that leaves its
+    # <lac> quote open ('+CREG: 2,1,"5E25', gammu's corner cases) is still registered.
+    fields = _fields("AT+CREG?", line, lenient=True)
     # The unsolicited form "+CREG: <stat>[,"<lac>","<ci>"]" has no <n>: some firmwares answer
     # the query with it.
     stat = fields[0] if len(fields) == 1 or fields[1].startswith('"') else fields[1]
@@ -270,9 +284,14 @@ def parse_operator(lines: Sequence[Response]) -> str | None:
 
 
 def parse_storage(lines: Sequence[Response]) -> list[StorageUse]:
-    """AT+CPMS? (``"SM",3,30,...``) or AT+CPMS=... (``3,30,...``) -> use of each memory."""
+    """AT+CPMS? (``"SM",3,30,...``) or AT+CPMS=... (``3,30,...``) -> use of each memory.
+
+    Empty fields only (a Nokia N79's ``+CPMS: ,,,,,,,,``) mean no memory at all: [].
+    """
     line = _line("AT+CPMS", lines, "+CPMS")
     fields = _fields("AT+CPMS", line)
+    if not any(fields):
+        return []
     named = fields[0].startswith('"')
     width = 3 if named else 2
     if len(fields) < width or len(fields) % width:
@@ -302,6 +321,23 @@ def parse_pin_state(lines: Sequence[Response]) -> str:
     return state
 
 
+def parse_pin_tries(lines: Sequence[Response]) -> int:
+    """PIN tries left, from ``+CPINR: SIM PIN,<retries>,<default>`` (TS 27.007 8.65) or
+    Huawei's ``^CPIN: <code>,[<times>],<puk_times>,<pin_times>,<puk2_times>,<pin2_times>``."""
+    for response in lines:
+        name = _name(response.text)
+        if name == "+CPINR":
+            fields = _fields("AT+CPINR", response.text)
+            if len(fields) >= 2 and _unquote(fields[0]).upper() == "SIM PIN":
+                return _int("AT+CPINR", response.text, fields[1])
+        elif name == "^CPIN":
+            fields = _fields("AT^CPIN?", response.text)
+            if len(fields) >= 4:
+                return _int("AT^CPIN?", response.text, fields[3])
+    seen = "; ".join(response.text for response in lines) or "nothing"
+    raise MalformedResponse("AT+CPINR", seen, "no count of PIN tries")
+
+
 def parse_text(lines: Sequence[Response], command: Command) -> str:
     """AT+CGMI/CGMM/CGMR/CGSN: the text, with the optional ``+CGMI:`` prefix and quotes off.
 
@@ -328,8 +364,9 @@ def parse_info(lines: Sequence[Response]) -> dict[str, str]:
     for response in lines:
         key, colon, value = response.text.partition(":")
         field = _ATI_KEYS.get(key.strip().lower()) if colon else None
-        if field is not None and value.strip():
-            found.setdefault(field, value.strip())
+        value = _ATI_ECHO.sub("", value.strip())
+        if field is not None and value:
+            found.setdefault(field, value)
     if not found and lines and lines[0].text.strip():
         found["model"] = lines[0].text.strip()
     return found
@@ -340,16 +377,19 @@ def _stored_message(
 ) -> StoredMessage:
     line = response.text
     fields = _fields(command, line)
-    # <index>,<stat>,[<alpha>],<length>: a few firmwares drop the empty <alpha> and its comma.
-    minimum = 3 if index_field else 2
-    if len(fields) < minimum:
-        raise MalformedResponse(command, line, f"expected at least {minimum} fields")
-    index = _int(command, line, fields[0]) if index_field else -1
-    stat = _int(command, line, fields[1 if index_field else 0])
-    try:
-        status = MessageStatus(stat)
-    except ValueError:
-        raise MalformedResponse(command, line, f"unknown message status {stat}") from None
+    if index_field:
+        # <index>,<stat>,[<alpha>],<length>: a few firmwares drop the empty <alpha> and its comma.
+        if len(fields) < 3:
+            raise MalformedResponse(command, line, "expected at least 3 fields")
+        index, stat_field = _int(command, line, fields[0]), fields[1]
+    else:
+        # <stat>,[<alpha>],<length> as TS 27.005 3.4.3 writes it, and what firmwares answer
+        # instead (gammu's collection of real answers): "0,23" without <alpha>, "4,1,,151"
+        # with the index first, "24" with the length alone (a status report).
+        index = -1
+        position = {1: None, 2: 0, 3: 0}.get(len(fields), 1)  # where <stat> sits
+        stat_field = "" if position is None else fields[position]
+    status = _status(command, line, stat_field)
     if response.pdu is None:
         if fields[-1] == "0":
             # A slot listed with <length> 0 (a corrupt or half-written message): an empty PDU,
@@ -360,6 +400,21 @@ def _stored_message(
     if len(response.pdu) % 2:
         raise MalformedResponse(command, response.pdu, "odd number of hex digits in the PDU")
     return StoredMessage(storage, index, status, bytes.fromhex(response.pdu))
+
+
+def _status(command: str, line: str, field: str) -> MessageStatus:
+    """<stat>; an empty one (a ZTE's "+CMGR: ,,92") is a received message, counted unread.
+
+    Unread rather than read: identical bytes in a slot already committed are then stored
+    again rather than taken for a re-read, and a duplicate kept beats a real SMS merged away.
+    """
+    if not field.strip():
+        return MessageStatus.REC_UNREAD
+    stat = _int(command, line, field)
+    try:
+        return MessageStatus(stat)
+    except ValueError:
+        raise MalformedResponse(command, line, f"unknown message status {stat}") from None
 
 
 def _line(command: str, lines: Sequence[Response], prefix: str) -> str:
@@ -374,8 +429,11 @@ def _name(text: str) -> str:
     return text.partition(":")[0].strip().upper()
 
 
-def _fields(command: str, line: str) -> list[str]:
-    """The comma-separated fields after the colon; quoted ones keep their quotes."""
+def _fields(command: str, line: str, *, lenient: bool = False) -> list[str]:
+    """The comma-separated fields after the colon; quoted ones keep their quotes.
+
+    An unterminated quote raises, unless ``lenient``: then it runs to the end of the line.
+    """
     body = line.partition(":")[2]
     fields: list[str] = []
     current: list[str] = []
@@ -388,7 +446,7 @@ def _fields(command: str, line: str) -> list[str]:
             current = []
         else:
             current.append(char)
-    if quoted:
+    if quoted and not lenient:
         raise MalformedResponse(command, line, "unterminated quoted field")
     fields.append("".join(current).strip())
     return fields
