@@ -154,20 +154,20 @@ class LineService:
         if modem is None:
             return None
         try:
-            stored = modem.list_stored()
+            listing = modem.list_stored()
         except ModemError as error:
             self.link.failed(error)
             return None
-        listed = [m for m in stored if m.status in _INBOUND_STATUSES]
+        listed = [m for m in listing.messages if m.status in _INBOUND_STATUSES]
         parts = [_received(m) for m in listed]
         now = self._clock()
         try:
-            result = self.store.inbound.ingest(parts, now, self._region)
+            result = self.store.inbound.ingest(parts, now, self._region, complete=listing.complete)
         except StoreError as error:
             self._database_failed(error, len(listed))
             return None
         self._database_ok()
-        deleted = self._delete(modem, result.committed, len(listed))
+        deleted = self._delete(modem, result.committed, len(listed), whole=listing.complete)
         decided = self._decide(now)
         if listed:
             log.info(
@@ -293,12 +293,20 @@ class LineService:
 
     # --- internals ---------------------------------------------------------------------------
 
-    def _delete(self, modem: Modem, committed: list[tuple[str, int]], listed: int) -> int:
-        """Delete what is durably stored, in one command when the modem allows (invariant 8)."""
+    def _delete(
+        self, modem: Modem, committed: list[tuple[str, int]], listed: int, *, whole: bool
+    ) -> int:
+        """Delete what is durably stored, in one command when that is safe (invariant 8).
+
+        AT+CMGD=<i>,1 deletes every message marked read, and listing marks them read: only
+        when the listing was ``whole`` (nothing on the SIM missing from it) and every part it
+        showed is committed does that delete exactly what was stored. Otherwise one by one.
+        """
         if not committed:
             return 0
         try:
-            if self._delete_read_supported and len(committed) == listed and listed > 1:
+            bulk = whole and len(committed) == listed and listed > 1
+            if self._delete_read_supported and bulk:
                 try:
                     modem.delete_read()
                 except AtError as error:

@@ -67,13 +67,14 @@ def drain(modem: AtModem, expected: int) -> tuple[int, int, bool]:
     read = listings = 0
     fell_back = False
     while read < expected:
-        listed = modem.list_stored()
+        listing = modem.list_stored()
+        listed = listing.messages
         listings += 1
         if not listed:
             modem.wait_for_new_message(1.0)
             continue
         read += len(listed)
-        if fell_back:
+        if fell_back or not listing.complete:
             for message in listed:
                 modem.delete(message.index)
             continue

@@ -338,7 +338,7 @@ def test_a_slot_the_modem_always_mangles_is_read_slot_by_slot_and_marked_unreada
     modem = AtModem(load_config(write_config(sim.path.parent, sim)).modem)
     modem.open()
     try:
-        listing = modem.list_stored()
+        listing = modem.list_stored().messages
     finally:
         modem.close()
     assert [(m.index, m.unreadable is not None) for m in listing] == [

@@ -88,7 +88,7 @@ def test_port_is_the_device_of_the_gammurc(dummy, dummy_rc):
 
 def test_dummy_messages_are_listed_with_decodable_pdus(dummy, dummy_rc):
     put_in_dummy_inbox(dummy_rc, SENDER, "être là, ça va ? 😀")
-    (stored,) = dummy.list_stored()
+    (stored,) = dummy.list_stored().messages
     decoded = pdu.decode_deliver(stored.pdu)
     assert (decoded.sender, decoded.text) == (SENDER, "être là, ça va ? 😀")
     assert (stored.storage, stored.status) == ("SM", MessageStatus.REC_UNREAD)
@@ -97,16 +97,16 @@ def test_dummy_messages_are_listed_with_decodable_pdus(dummy, dummy_rc):
 def test_dummy_multipart_parts_are_listed_one_by_one(dummy, dummy_rc):
     text = "Tu vas voir ce que tu vas voir. " * 8
     put_in_dummy_inbox(dummy_rc, SENDER, text)
-    parts = [pdu.decode_deliver(stored.pdu) for stored in dummy.list_stored()]
+    parts = [pdu.decode_deliver(stored.pdu) for stored in dummy.list_stored().messages]
     assert [part.concat.sequence for part in parts] == [1, 2]
     assert "".join(part.text for part in parts) == text
 
 
 def test_delete_removes_the_part(dummy, dummy_rc):
     put_in_dummy_inbox(dummy_rc, SENDER, "un")
-    (stored,) = dummy.list_stored()
+    (stored,) = dummy.list_stored().messages
     dummy.delete(stored.index)
-    assert dummy.list_stored() == []
+    assert dummy.list_stored().messages == ()
 
 
 def test_deleting_an_empty_location_is_not_an_error(dummy):
@@ -118,7 +118,7 @@ def test_delete_read_keeps_what_arrived_after_the_listing(dummy, dummy_rc):
     dummy.list_stored()
     put_in_dummy_inbox(dummy_rc, SENDER, "nouveau")
     dummy.delete_read()
-    assert [pdu.decode_deliver(s.pdu).text for s in dummy.list_stored()] == ["nouveau"]
+    assert [pdu.decode_deliver(s.pdu).text for s in dummy.list_stored().messages] == ["nouveau"]
 
 
 def test_dummy_send_returns_one_reference_per_part(dummy):
@@ -212,7 +212,7 @@ def over_sim():
 def sim_modem(over_sim):
     """The shared pair, with an empty SIM at the start of each test."""
     sim, modem = over_sim
-    for stored in modem.list_stored():
+    for stored in modem.list_stored().messages:
         modem.delete(stored.index)
     modem.wait_for_new_message(0)  # forget notifications of earlier tests
     return sim, modem
@@ -240,7 +240,7 @@ def test_reencoded_pdus_equal_what_the_sim_holds(sim_modem):
     sim.deliver(SENDER, "prix: 5€ [promo] {x} ~ ^ | \\ fin")
     sim.deliver(SENDER, "être là, ça va ? 😀 " * 6)
     sim.deliver("SFR Info", "Votre code: 1234")
-    stored = modem.list_stored()
+    stored = modem.list_stored().messages
     assert [s.pdu for s in stored] == [raw for _, _, raw in sim.stored()]
 
 
@@ -308,7 +308,7 @@ def test_unplugged_dongle_raises_port_lost_and_reopens_after_replug():
             modem.list_stored()
         sim.replug()
         modem.open()
-        assert modem.list_stored() == []
+        assert modem.list_stored().messages == ()
         modem.close()
 
 

@@ -94,7 +94,7 @@ def test_after_a_failure_the_port_is_closed_and_reopened_by_its_path(ticker):
         ticker.now += INITIAL_BACKOFF_S
         second = link.get()
         assert second is not None and second is not first
-        assert second.list_stored() == []
+        assert second.list_stored().messages == ()
         assert len(attempts) == 2
         link.close()
 

@@ -38,6 +38,20 @@ class StoredMessage:
     #: Set when the modem keeps showing this slot in a form that cannot be read: ``pdu`` then
     #: holds the raw line as received, kept as evidence, and this says what was wrong.
     unreadable: str | None = None
+    #: True when the PDU is not the size its header announced (TS 27.005 <length>): a line cut
+    #: by noise or by a stray final result, or a firmware that misreports the length.
+    misfit: bool = False
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What one listing of the storage showed, and whether it provably showed all of it."""
+
+    messages: tuple[StoredMessage, ...]
+    #: True when nothing stored can be missing from ``messages`` (the modem's own count agreed,
+    #: or the listing filled the storage): only then may ``delete_read`` follow, since it also
+    #: deletes read messages a listing cut short by a stray final result never showed.
+    complete: bool
 
 
 @dataclass(frozen=True)
@@ -113,7 +127,7 @@ class Modem(Protocol):
         """SIM state, signal, registration, operator, storage use and SMSC."""
         ...
 
-    def list_stored(self) -> list[StoredMessage]:
+    def list_stored(self) -> Listing:
         """Every message in storage; unread ones become read (AT+CMGL=4)."""
         ...
 
@@ -124,6 +138,7 @@ class Modem(Protocol):
     def delete_read(self) -> None:
         """Delete every message marked read, keeping unread ones (AT+CMGD=1,1).
 
+        Only after a listing that was ``complete`` and whose messages are all committed.
         Raises AtError where the modem refuses the flag; callers fall back to ``delete``.
         """
         ...

@@ -36,6 +36,7 @@ from anti_relous.modem.errors import (
     PortLost,
     PortNotFound,
     PortPermissionDenied,
+    SimError,
 )
 
 log = logging.getLogger(__name__)
@@ -53,9 +54,12 @@ JOIN_TIMEOUT_S = 5.0
 # TS 27.005 3.5.1: Ctrl-Z ends the PDU typed after the prompt, ESC abandons the send.
 CTRL_Z = b"\x1a"
 ESC = b"\x1b"
-# Vendor quirk: Wavecom Fastrack firmwares end their AT+CPIN? answer without OK; the answer
-# line is taken once the command times out.
+# Vendor quirk: Wavecom firmwares end their AT+CPIN? answer without OK (python-gsmmodem's
+# recorded Wavecom profile). Its answer line is taken once no final result followed it for
+# FINAL_GRACE_S: a modem writes its OK right after the line, and waiting the whole command
+# timeout would cost every health check that long.
 ANSWERS_WITHOUT_FINAL = frozenset({commands.PIN_STATE.text})
+FINAL_GRACE_S = 0.5
 
 
 class _Unechoed(CommandTimeout):
@@ -204,8 +208,8 @@ class AtChannel:
                 if require_echo:
                     # Its answer may be a late one: only the echoed AT below proves the line.
                     self._exchange(commands.ECHO_ON, timeout_s=timeout_s, ignore_errors=True)
-                self._exchange(commands.AT, timeout_s=timeout_s, require_echo=require_echo)
-                self._exchange(commands.ECHO_OFF, timeout_s=timeout_s, require_echo=require_echo)
+                self._answered(commands.AT, timeout_s, require_echo)
+                self._answered(commands.ECHO_OFF, timeout_s, require_echo)
             except (AtError, _Unechoed) as error:
                 # Junk in the modem's input garbles a command; a modem may ignore ATE1.
                 log.debug("%s: handshake attempt %d failed: %s", self.port, attempt, error)
@@ -217,6 +221,23 @@ class AtChannel:
             return
         assert failure is not None
         raise failure
+
+    def _answered(self, command: Command, timeout_s: float, require_echo: bool) -> None:
+        """A handshake exchange; a refusal that names the SIM's state is an answer too.
+
+        With the SIM waiting for its PIN, a ZTE K3565-Z or a Qualcomm M6280 answers every
+        command but AT+CPIN with +CME ERROR 11 (python-gsmmodem's recorded profiles): the line
+        is in step all the same, and the PIN is the driver's next step.
+        """
+        try:
+            self._exchange(command, timeout_s=timeout_s, require_echo=require_echo)
+        except SimError as refusal:
+            log.debug("%s: %s refused (%s): in step", self.port, command, refusal)
+
+    def resync(self) -> None:
+        """Bring the line back in step before the next command: an answer just read belonged
+        to an earlier command (a stray final result cut that one short)."""
+        self._needs_sync = True
 
     # ---- commands ---------------------------------------------------------------------------
 
@@ -296,7 +317,8 @@ class AtChannel:
                     if event.ok or ignore_errors:
                         return lines
                     raise self._error_for(command, event)
-                deadline = time.monotonic() + timeout_s
+                wait_s = min(timeout_s, FINAL_GRACE_S) if final_optional and lines else timeout_s
+                deadline = time.monotonic() + wait_s
         finally:
             with self._parser_lock:
                 self._awaiting = None

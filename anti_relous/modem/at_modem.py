@@ -1,10 +1,10 @@
 """The AT backend: what the AT commands mean, over an ``AtChannel`` (``at_channel``).
 
-Opening prepares the modem (echo off, numeric errors, PIN, PDU mode, storage, +CMTI); the
-Modem protocol is spelled in AT+CMGL/CMGR/CMGD/CMGS and friends (``commands`` builds and
-parses them). The channel owns the port, the reader thread and the exchange; URCs reach
-``_on_urc`` on its reader thread, which only updates state here (a new-message event, the
-storage-full flag, the last signal report).
+Opening unlocks the SIM first (some firmwares refuse everything else until then), then
+prepares the modem (echo off, numeric errors, PDU mode, storage, +CMTI); the Modem protocol is
+spelled in AT+CMGL/CMGR/CMGD/CMGS and friends (``commands`` builds and parses them). The
+channel owns the port, the reader thread and the exchange; URCs reach ``_on_urc`` on its
+reader thread, which only updates state here (a new-message event, the last signal report).
 """
 
 from __future__ import annotations
@@ -15,14 +15,16 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
-from anti_relous.modem import Health, Identity, MessageStatus, StoredMessage, commands
+from anti_relous.modem import Health, Identity, Listing, MessageStatus, StoredMessage, commands
 from anti_relous.modem.at import Final, Response, Urc
 from anti_relous.modem.at_channel import AtChannel
 from anti_relous.modem.commands import Command
 from anti_relous.modem.errors import (
     AtError,
+    LastPinTry,
     MalformedResponse,
     ModemError,
+    NoSmsStorage,
     PduError,
     PortLost,
     SendFailed,
@@ -30,7 +32,6 @@ from anti_relous.modem.errors import (
     SimNotInserted,
     SimPinRequired,
     SimPukRequired,
-    StorageFull,
     WrongPin,
 )
 from anti_relous.modem.pdu import encode_submit
@@ -45,6 +46,8 @@ T = TypeVar("T")
 
 #: AT+CMGR attempts on one slot before it is declared unreadable (noise rarely repeats).
 SLOT_READ_ATTEMPTS = 3
+#: PIN tries anti-relous never spends: with this many left, a wrong PIN would lock the SIM.
+PIN_TRIES_KEPT = 1
 
 # URCs announcing a new message or status report (TS 27.005 3.4.1).
 _NEW_MESSAGE_URCS = frozenset({"+CMTI", "+CMT", "+CDSI", "+CDS"})
@@ -74,12 +77,10 @@ class AtModem:
             error_for=self._error,
         )
         self._storage = commands.PREFERRED_STORAGE
-        #: Set by ^SMMEMFULL or +CMS ERROR 322; cleared by a successful delete.
-        self.storage_full_reported = False
+        #: Slots of that storage, from the AT+CPMS answer at open (None when it gave none).
+        self._capacity: int | None = None
         #: The last ^RSSI report (0-31), None before the first.
         self.last_rssi: int | None = None
-        #: New-message URCs seen since open.
-        self.new_message_urcs = 0
 
     @property
     def port(self) -> str:
@@ -134,44 +135,69 @@ class AtModem:
         self.close()
 
     def _initialise(self) -> None:
+        # The PIN first: a ZTE K3565-Z or a Qualcomm M6280 refuses every other command, ATZ
+        # included, with +CME ERROR 11 until it is entered. A SIM that asks for it during the
+        # set-up although AT+CPIN? said READY (too soon) is unlocked and the set-up redone;
+        # one that asks again after the PIN went in did not take it, and gets no second try.
+        entered = self._unlock_sim()
+        try:
+            self._prepare()
+        except SimPinRequired:
+            if entered:
+                raise WrongPin(self._pin_tries()) from None
+            log.info("%s: the SIM asks for its PIN during the set-up", self.port)
+            self._unlock_sim()
+            self._prepare()
+        log.debug("modem ready on %s", self.port)  # ModemLink logs it with the identity
+
+    def _prepare(self) -> None:
         self._run(commands.RESET)
         self._run(commands.ECHO_OFF)
         try:
             self._run(commands.NUMERIC_ERRORS)
         except AtError:
             log.warning("%s: the modem refuses AT+CMEE=1; errors will carry no code", self.port)
-        self._unlock_sim()
         self._run(commands.PDU_MODE)
         self._select_storage()
         self._enable_new_message_indications()
-        log.debug("modem ready on %s", self.port)  # ModemLink logs it with the identity
 
-    def _unlock_sim(self) -> None:
+    def _unlock_sim(self) -> bool:
+        """Unlock the SIM if it asks for its PIN; True when the PIN was entered (and taken)."""
         state = self._pin_state()
         if state == "READY":
-            return
-        if state == "SIM PIN":
-            if not self._config.pin:
-                raise SimPinRequired()
-            log.info("%s: entering the SIM PIN", self.port)
-            try:
-                self._run(commands.enter_pin(self._config.pin))
-            except (AtError, SimPinRequired):
-                # Never try again: three wrong PINs lock the SIM behind its PUK.
-                raise WrongPin() from None
-            state = self._pin_state()
-            if state == "READY":
-                return
-            if state == "SIM PUK":
-                raise SimPukRequired()
-            if state == "SIM PIN":
-                raise WrongPin()  # some firmwares answer OK to a wrong PIN
-            return
+            return False
         if state == "SIM PUK":
             raise SimPukRequired()
-        raise SimError(
-            f"the SIM asks for {state!r}: unlock it in a phone, then plug it back into the dongle"
-        )
+        if state != "SIM PIN":
+            raise SimError(
+                f"the SIM asks for {state!r}: unlock it in a phone, then plug it back into the "
+                "dongle"
+            )
+        if not self._config.pin:
+            raise SimPinRequired()
+        tries = self._pin_tries()
+        if tries is not None and tries <= PIN_TRIES_KEPT:
+            raise LastPinTry(tries)
+        log.info("%s: entering the SIM PIN", self.port)
+        try:
+            self._run(commands.enter_pin(self._config.pin))
+        except (AtError, SimPinRequired):
+            # Never try again: three wrong PINs lock the SIM behind its PUK.
+            raise WrongPin(self._pin_tries()) from None
+        state = self._pin_state()
+        if state == "SIM PUK":
+            raise SimPukRequired()
+        if state == "SIM PIN":
+            raise WrongPin(self._pin_tries())  # some firmwares answer OK to a wrong PIN
+        return True
+
+    def _pin_tries(self) -> int | None:
+        """The PIN tries left, from the first dialect that tells; None if none does."""
+        for command in commands.PIN_TRIES:
+            tries = self._optional(command, commands.parse_pin_tries, None)
+            if tries is not None:
+                return tries
+        return None
 
     def _pin_state(self) -> str:
         return commands.parse_pin_state(self._run(commands.PIN_STATE))
@@ -179,15 +205,29 @@ class AtModem:
     def _select_storage(self) -> None:
         for choice in _STORAGE_CHOICES:
             try:
-                self._run(choice)
+                lines = self._run(choice)
             except AtError as error:
                 log.debug("%s: %s refused: %s", self.port, choice, error)
                 continue
             self._storage = commands.PREFERRED_STORAGE
+            self._capacity = self._storage_size(lines)
             return
-        uses = commands.parse_storage(self._run(commands.STORAGE_STATE))
+        no_uses: list[commands.StorageUse] = []
+        uses = self._optional(commands.STORAGE_STATE, commands.parse_storage, no_uses)
+        if not uses:
+            raise NoSmsStorage(self.port)
         self._storage = uses[0].name or commands.PREFERRED_STORAGE
+        self._capacity = uses[0].total
         log.warning("%s: cannot select SIM storage; reading %s", self.port, self._storage)
+
+    def _storage_size(self, lines: list[Response]) -> int | None:
+        """Slots of the selected storage, from the AT+CPMS set answer; None when it has none."""
+        try:
+            uses = commands.parse_storage(lines)
+        except MalformedResponse as error:
+            log.debug("%s: no storage size: %s", self.port, error)
+            return None
+        return uses[0].total if uses else None
 
     def _enable_new_message_indications(self) -> None:
         for choice in commands.NEW_MESSAGE_INDICATIONS:
@@ -253,22 +293,64 @@ class AtModem:
             smsc=smsc,
         )
 
-    def list_stored(self) -> list[StoredMessage]:
+    def list_stored(self) -> Listing:
         """Every stored message (AT+CMGL=4); the modem marks the unread ones read.
 
         A listing that cannot be read (a firmware mangling one slot, or line noise) falls back
         to reading slot by slot, so one bad slot can never stop the line from draining.
+        Whether nothing can be missing is proved after the listing (``_proved_whole``); in a
+        listing not proved whole, an entry whose PDU is not the size announced may be a line
+        cut short: it is left on the SIM for the next listing rather than taken as it came.
         """
-        lines = self._run(commands.list_messages(4))
+        lines = self._run(commands.list_messages(commands.LIST_ALL))
         try:
-            return commands.parse_stored_list(lines, self._storage)
+            messages = commands.parse_stored_list(lines, self._storage)
         except MalformedResponse as error:
             log.warning("%s: unreadable listing, reading slot by slot: %s", self.port, error)
-            return self._list_slot_by_slot()
+            messages = self._list_slot_by_slot()
+        whole = self._proved_whole(messages)
+        if not whole:
+            cut = [message.index for message in messages if message.misfit]
+            if cut:
+                log.info(
+                    "%s: slots %s left for the next listing (size not as announced)", self.port, cut
+                )
+                messages = [message for message in messages if not message.misfit]
+        return Listing(tuple(messages), whole)
+
+    def _proved_whole(self, messages: Sequence[StoredMessage]) -> bool:
+        """True when no stored message can be missing from ``messages``, nor cut short.
+
+        A final result inside a listing (line noise, a late answer, a firmware quirk) ends it
+        early, and the rest arrives after it: nothing in the listing itself tells. A listing
+        that fills the storage, every PDU of the size announced, is whole; otherwise the
+        modem's own count (AT+CPMS? used) must match. Were the listing cut, its rest and its
+        real final result reach the driver before the AT+CPMS? answer, so that answer has no
+        +CPMS line: the line is then out of step, and brought back before the next command.
+        """
+        shown = len({message.index for message in messages})
+        intact = not any(message.misfit for message in messages)
+        if self._capacity is not None and shown >= self._capacity and intact:
+            return True
+        try:
+            uses = commands.parse_storage(self._run(commands.STORAGE_STATE))
+        except MalformedResponse as error:
+            log.warning("%s: the listing was cut short (%s); resynchronising", self.port, error)
+            self._channel.resync()
+            return False
+        except AtError as error:
+            log.debug("%s: no storage count to check the listing against: %s", self.port, error)
+            return False
+        if not uses or uses[0].used != shown:
+            log.debug("%s: listed %d, storage holds %s", self.port, shown, uses[:1])
+            return False
+        return True
 
     def _list_slot_by_slot(self) -> list[StoredMessage]:
-        uses = commands.parse_storage(self._run(commands.STORAGE_STATE))
-        total = uses[0].total if uses else 0
+        total = self._capacity
+        if total is None:
+            uses = commands.parse_storage(self._run(commands.STORAGE_STATE))
+            total = uses[0].total if uses else 0
         stored = []
         # Locations start at 0 on some firmwares and at 1 on others: try both ends.
         for index in range(total + 1):
@@ -278,26 +360,45 @@ class AtModem:
         return stored
 
     def _read_slot(self, index: int) -> StoredMessage | None:
-        """AT+CMGR, tried a few times: line noise passes, a slot the modem always mangles is
-        returned as unreadable (its raw line kept) so that it can be quarantined and deleted."""
-        error: MalformedResponse | None = None
+        """AT+CMGR, tried a few times, each time with the line first brought in step: a stray
+        result that cut the previous answer short must not let its rest pass for this slot's.
+
+        Line noise rarely repeats. A slot shown malformed the same way every time is the
+        firmware's doing: it is returned as unreadable (its raw line kept) so that it can be
+        quarantined and deleted; a PDU not of the announced size, the same every time, is
+        returned as it is. A slot shown differently each time is left for the next listing.
+        """
+        shown: set[str] = set()
+        last: StoredMessage | MalformedResponse | None = None
         for _ in range(SLOT_READ_ATTEMPTS):
+            self._channel.resync()
             try:
-                return self.read(index)
+                message = self.read(index)
             except MalformedResponse as malformed:
-                error = malformed
+                shown.add(malformed.line)
+                last = malformed
+                continue
             except AtError as refused:
                 if commands.is_invalid_index(refused):
                     return None  # past the end of this firmware's numbering
                 raise
-        assert error is not None
-        log.warning("%s: slot %d stays unreadable, quarantining it: %s", self.port, index, error)
+            if message is None or not message.misfit:
+                return message
+            shown.add(message.pdu.hex())
+            last = message
+        if len(shown) > 1:
+            log.info("%s: slot %d read differently each time: left for later", self.port, index)
+            return None
+        if isinstance(last, StoredMessage):
+            return last
+        assert last is not None
+        log.warning("%s: slot %d stays unreadable, quarantining it: %s", self.port, index, last)
         return StoredMessage(
             self._storage,
             index,
             MessageStatus.REC_READ,  # AT+CMGR marked it read, whatever it showed
-            error.line.encode("utf-8", "replace"),
-            unreadable=str(error),
+            last.line.encode("utf-8", "replace"),
+            unreadable=str(last),
         )
 
     def read(self, index: int) -> StoredMessage | None:
@@ -308,15 +409,14 @@ class AtModem:
     def delete(self, index: int) -> None:
         """Delete the message at ``index`` (AT+CMGD=<index>)."""
         self._run(commands.delete_message(index))
-        self.storage_full_reported = False
 
     def delete_read(self) -> None:
         """Delete every message marked read, keeping unread ones (AT+CMGD=1,1).
 
-        Raises AtError where the modem refuses the flag; callers fall back to ``delete``.
+        Only after a ``complete`` listing whose messages are all committed. Raises AtError
+        where the modem refuses the flag; callers fall back to ``delete``.
         """
         self._run(commands.DELETE_READ)
-        self.storage_full_reported = False
 
     def send(self, number: str, text: str, *, reference: int = 0) -> list[int]:
         """Send ``text`` to ``number`` (one AT+CMGS per part); the message references.
@@ -371,16 +471,12 @@ class AtModem:
             return default
 
     def _error(self, command: Command, final: Final) -> ModemError:
-        error = commands.error_for(command, final, storage=self._storage)
-        if isinstance(error, StorageFull):
-            self._storage_full(f"{final.text} after {command}")
-        return error
+        return commands.error_for(command, final, storage=self._storage)
 
     # ---- what the reader thread reports ----------------------------------------------------
 
     def _on_urc(self, urc: Urc) -> None:
         if urc.name in _NEW_MESSAGE_URCS:
-            self.new_message_urcs += 1
             if urc.name == "+CMT":
                 log.warning(
                     "%s: a message was handed over directly (+CMT) instead of stored: "
@@ -389,16 +485,11 @@ class AtModem:
                 )
             self._new_message.set()
         elif urc.name == "^SMMEMFULL":
-            self._storage_full(urc.text)
-            self._new_message.set()  # draining is the answer: wake the poller
+            # DEBUG only: under a flood the SIM fills at every drain. Draining is the answer:
+            # wake the poller.
+            log.debug("%s: SIM message storage full (%s)", self.port, urc.text)
+            self._new_message.set()
         elif urc.name == "^RSSI":
             value = urc.text.partition(":")[2].strip()
             if value.isascii() and value.isdigit():
                 self.last_rssi = int(value)
-
-    def _storage_full(self, reason: str) -> None:
-        # DEBUG only: under a flood the SIM fills at every drain, and the caller, who knows
-        # whether it is draining, reads the flag and reports.
-        if not self.storage_full_reported:
-            log.debug("%s: SIM message storage full (%s)", self.port, reason)
-        self.storage_full_reported = True

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from anti_relous.modem import MessageStatus, StoredMessage, csq_to_dbm
 from anti_relous.modem.at import Final, Response, ResultKind
@@ -215,7 +215,7 @@ def parse_read(lines: Sequence[Response], storage: str, index: int) -> StoredMes
                 return None  # Some firmwares answer an empty slot with "+CMGR: 0,,0".
             header = _with_right_pdu(lines, position)
             message = _stored_message("AT+CMGR", header, storage, index_field=False)
-            return StoredMessage(storage, index, message.status, message.pdu)
+            return replace(message, index=index)
     return None
 
 
@@ -399,7 +399,8 @@ def _stored_message(
         raise MalformedResponse(command, line, "no PDU line after the header")
     if len(response.pdu) % 2:
         raise MalformedResponse(command, response.pdu, "odd number of hex digits in the PDU")
-    return StoredMessage(storage, index, status, bytes.fromhex(response.pdu))
+    misfit = not _pdu_fits(response.pdu, line)
+    return StoredMessage(storage, index, status, bytes.fromhex(response.pdu), misfit=misfit)
 
 
 def _status(command: str, line: str, field: str) -> MessageStatus:

@@ -208,28 +208,75 @@ class SimPinRequired(SimError):
 
 
 class WrongPin(SimError):
-    def __init__(self) -> None:
+    """The SIM rejected [modem] pin. ``tries_left``: what the firmware said was left, if it did.
+
+    ``since`` is set when the rejection is a remembered one (the link does not try the same PIN
+    again after a restart): when it happened, in the operator's words.
+    """
+
+    def __init__(self, tries_left: int | None = None, *, since: str | None = None) -> None:
+        self.tries_left = tries_left
+        self.since = since
+        if since is None:
+            left = f" ({_tries(tries_left)} left before the SIM locks)" if tries_left else ""
+            what = (
+                f"the SIM rejected the PIN in [modem] pin{left}: correct it, then reload or "
+                "restart anti-relous. anti-relous will not enter this PIN again, even after a "
+                "restart"
+            )
+        else:
+            left = f", {_tries(tries_left)} left" if tries_left else ""
+            what = (
+                f"the SIM rejected the PIN in [modem] pin on {since}{left}: anti-relous will "
+                "not enter it again. Correct [modem] pin, then reload or restart anti-relous "
+                "(if this PIN is right after all, for a replaced SIM, `anti-relous doctor "
+                "--retry-pin` tries it once)"
+            )
         super().__init__(
-            "the SIM rejected the PIN in [modem] pin: correct it. anti-relous never retries a "
-            "wrong PIN, because three failures lock the SIM behind its PUK"
+            f"{what}: three wrong PINs lock the SIM behind its PUK, which anti-relous never "
+            "tries (it is on the SIM's card, or the operator gives it)"
+        )
+
+
+class LastPinTry(SimError):
+    """The SIM has one PIN try left (or none): anti-relous does not spend it."""
+
+    def __init__(self, tries_left: int) -> None:
+        self.tries_left = tries_left
+        super().__init__(
+            f"the SIM has {_tries(tries_left)} left, and anti-relous does not spend the last "
+            "one: a wrong PIN would lock the SIM behind its PUK. Put the SIM in a phone and "
+            "unlock it there with the right PIN (or switch the PIN off), then check [modem] "
+            "pin and restart anti-relous"
         )
 
 
 class SimPukRequired(SimError):
     def __init__(self) -> None:
         super().__init__(
-            "the SIM is locked (PUK required) after too many wrong PINs: unlock it in a phone "
-            "with the PUK from the SIM's card, then set the PIN in [modem] pin"
+            "the SIM is locked (PUK required) after too many wrong PINs: anti-relous never tries "
+            "a PUK. Unlock it in a phone with the PUK from the SIM's card (or from the "
+            "operator), then set the PIN in [modem] pin"
         )
 
 
-class NoNetwork(ModemError):
-    """The modem is not registered on a network, so nothing can be sent."""
+def _tries(count: int | None) -> str:
+    return f"{count} PIN try" if count == 1 else f"{count} PIN tries"
 
-    def __init__(self, detail: str = ""):
+
+#: The SIM states after which opening the modem again would spend a PIN try, or cannot help:
+#: the line stops trying until its configuration changes.
+NEVER_RETRIED = (WrongPin, LastPinTry, SimPukRequired)
+
+
+class NoSmsStorage(ModemError):
+    """The device offers no SMS storage over AT (a phone such as the Nokia N79)."""
+
+    def __init__(self, port: str) -> None:
+        self.port = port
         super().__init__(
-            f"the modem is not registered on the mobile network{f' ({detail})' if detail else ''}:"
-            " check the antenna/signal (`anti-relous doctor`) and that the SIM plan is active"
+            f"the device on {port} offers no SMS storage over AT (it refuses every AT+CPMS): "
+            "anti-relous cannot read its SMS. Use a USB 3G dongle (README, Hardware)"
         )
 
 

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import gammu
 
 from anti_relous.config import ConfigError
-from anti_relous.modem import Health, Identity, MessageStatus, StoredMessage
+from anti_relous.modem import Health, Identity, Listing, MessageStatus, StoredMessage
 from anti_relous.modem.errors import (
     CommandTimeout,
     ModemError,
@@ -232,8 +232,12 @@ class GammuModem:
 
     # ---- messages ---------------------------------------------------------------------------
 
-    def list_stored(self) -> list[StoredMessage]:
-        """Every stored part, with libgammu's re-encoding of its PDU (see the module docstring)."""
+    def list_stored(self) -> Listing:
+        """Every stored part, with libgammu's re-encoding of its PDU (see the module docstring).
+
+        Complete as far as libgammu's walk through the locations goes; ``delete_read`` deletes
+        only the locations listed here, so it can never take a message this listing missed.
+        """
         machine = self._open_machine()
         parts: list[dict[str, Any]] = []
         try:
@@ -255,7 +259,7 @@ class GammuModem:
         ]
         self._listed = {message.index for message in stored}
         log.debug("gammu listed %d part(s)", len(stored))
-        return stored
+        return Listing(tuple(stored), complete=True)
 
     def delete(self, index: int) -> None:
         """Delete the part at Gammu location ``index``; an empty location is not an error."""

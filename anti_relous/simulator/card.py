@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 from anti_relous.modem import MessageStatus
 
-# 3GPP TS 31.102 / TS 27.007 8.3: three wrong PINs block the SIM behind its PUK.
+# 3GPP TS 31.102 / TS 27.007 8.3: three wrong PINs block the SIM behind its PUK; ten wrong
+# PUKs block it for good (not simulated: the driver never enters a PUK).
 PIN_ATTEMPTS = 3
+PUK_ATTEMPTS = 10
 #: The PUK of every simulated SIM (AT+CPIN="<puk>","<new pin>" unlocks a blocked one).
 SIM_PUK = "12345678"
 
@@ -52,6 +54,11 @@ class PinLock:
         self._pin = pin
         self.wrong_attempts = 0
         self.state = PinState.SIM_PIN if pin else PinState.READY
+
+    @property
+    def tries_left(self) -> int:
+        """PIN tries left before the SIM locks (what AT+CPINR and Huawei's AT^CPIN? report)."""
+        return PIN_ATTEMPTS - self.wrong_attempts
 
     def power_on(self) -> None:
         """A power cycle locks the SIM again; a PUK block survives it."""

@@ -124,6 +124,12 @@ class ModemSimulator:
         self._bytes_to_host = 0
         # A self-pipe that wakes the serving thread's select(); opened by start().
         self._wake_r = self._wake_w = -1
+        # stray_results(): what to slip into the answers, how often, and when next.
+        self._stray_interval_s: float | None = None
+        self._stray_data = b""
+        self._next_stray_at = 0.0
+        #: How many times stray_results() slipped its data in.
+        self.strays_written = 0
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -328,6 +334,24 @@ class ModemSimulator:
         with self._lock:
             self._send_failures = (len(self._firmware.sent) + after, count, code)
             self._arm_send_failures()
+
+    def intrude_in_next_listing(self, after_entries: int, line: str = "OK") -> None:
+        """Slip ``line`` into the next AT+CMGL answer not yet written, after that many entries.
+
+        Each call affects one listing, in order. A stray final result there ends the listing
+        early for a driver that trusts it, while the rest of the entries still follow.
+        """
+        with self._lock:
+            self._firmware.listing_intrusions.append((after_entries, line))
+
+    def stray_results(self, interval_s: float | None, data: bytes = b"\r\nOK\r\n") -> None:
+        """While answers are being written, slip ``data`` into them every ``interval_s`` seconds
+        (None stops it): line noise or a confused firmware, wherever the stream happens to be."""
+        with self._lock:
+            self._stray_interval_s = interval_s
+            self._stray_data = bytes(data)
+            self._next_stray_at = time.monotonic() + (interval_s or 0.0)
+            self.strays_written = 0
 
     def garble(self, pdu: bytes) -> None:
         """From now on, show ``pdu`` (when listed or read) with its last hex digit missing."""
@@ -537,6 +561,10 @@ class ModemSimulator:
         if not self._out or now < self._out_free_at:
             return None
         data, whole = self._out.popleft()
+        if self._stray_interval_s is not None and now >= self._next_stray_at and not whole:
+            self._next_stray_at = now + self._stray_interval_s
+            self.strays_written += 1
+            data = self._stray_data + data
         size = len(data)
         # When the line could have started on these bytes had this thread woken on time.
         start = max(self._out_free_at, self._out_since, now - _MAKE_UP_S)

@@ -14,10 +14,18 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from anti_relous.simulator.card import PinLock, PinResult, PinState, SimStorage
+from anti_relous.simulator.card import (
+    PIN_ATTEMPTS,
+    PUK_ATTEMPTS,
+    PinLock,
+    PinResult,
+    PinState,
+    SimStorage,
+)
 from anti_relous.sms import Concat
 
 log = logging.getLogger(__name__)
@@ -104,6 +112,9 @@ class Equipment:
         self.garbled: set[bytes] = set()
         #: The next +CMGS: <mr> (TS 23.040 TP-MR, 0-255).
         self.message_reference = 0
+        #: For the next listings, one each: (after how many entries, a line to slip in), such
+        #: as a stray "OK" that a driver would take for the listing's end.
+        self.listing_intrusions: deque[tuple[int, str]] = deque()
         self._initial_echo = echo
         self.reset()
 
@@ -211,6 +222,32 @@ def _cpin(fw: Equipment, form: str, args: str) -> list[str]:
     if result is PinResult.NOT_ALLOWED:
         raise Refused("cme", 12 if fw.pin.state is PinState.SIM_PUK else 3)
     return []
+
+
+def _cpinr(fw: Equipment, form: str, args: str) -> list[str]:
+    # TS 27.007 8.65: +CPINR: <code>,<retries>,<default retries>, for the codes asked.
+    if form == "=?":
+        return []
+    asked = [code.upper() for code in QUOTED.findall(args)] or ["SIM PIN", "SIM PUK"]
+    counts = {"SIM PIN": (fw.pin.tries_left, PIN_ATTEMPTS), "SIM PUK": (PUK_ATTEMPTS, PUK_ATTEMPTS)}
+    return [
+        f"+CPINR: {code},{left},{default}"
+        for code, (left, default) in counts.items()
+        if code in asked
+    ]
+
+
+def _huawei_cpin(fw: Equipment, form: str, args: str) -> list[str]:
+    # Huawei's AT^CPIN? (its AT command reference):
+    # ^CPIN: <code>,[<times>],<puk_times>,<pin_times>,<puk2_times>,<pin2_times>, where <times>
+    # counts the tries left for the code asked now.
+    if form != "?":
+        raise Refused()
+    pin = fw.pin
+    times = {PinState.SIM_PIN: pin.tries_left, PinState.SIM_PUK: PUK_ATTEMPTS}.get(pin.state, "")
+    return [
+        f"^CPIN: {pin.state},{times},{PUK_ATTEMPTS},{pin.tries_left},{PUK_ATTEMPTS},{PIN_ATTEMPTS}"
+    ]
 
 
 def _cfun(fw: Equipment, form: str, args: str) -> list[str]:
@@ -355,6 +392,8 @@ EQUIPMENT_COMMANDS: dict[str, Handler] = {
     "+GCAP": _gcap,
     "+CMEE": _cmee,
     "+CPIN": _cpin,
+    "+CPINR": _cpinr,
+    "^CPIN": _huawei_cpin,
     "+CFUN": _cfun,
     "+CPAS": _cpas,
     "+CSQ": _csq,

@@ -130,12 +130,17 @@ def _cmgl(fw: Equipment, form: str, args: str) -> list[str]:
             return ['+CMGL: ("REC UNREAD","REC READ","STO UNSENT","STO SENT","ALL")']
         return ["+CMGL: (0-4)"]
     lines: list[str] = []
-    for index, slot in fw.storage.listing(_list_statuses(fw, args)):
+    intrusion = fw.listing_intrusions.popleft() if fw.listing_intrusions else None
+    for entry, (index, slot) in enumerate(fw.storage.listing(_list_statuses(fw, args))):
+        if intrusion is not None and entry == intrusion[0]:
+            lines.append(intrusion[1])
         if fw.text_mode:
             lines += _text_entry(fw, f"+CMGL: {index},", slot.status, slot.pdu)
         else:
             lines.append(f"+CMGL: {index},{int(slot.status)},,{_tpdu_length(slot.pdu)}")
             lines.append(_pdu_line(fw, slot.pdu))
+    if intrusion is not None and intrusion[0] >= len(lines) // 2:
+        lines.append(intrusion[1])  # after the last entry, before the real OK
     log.debug("sim -> %d listed", len(lines) // 2)
     return lines
 

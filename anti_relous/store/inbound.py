@@ -33,18 +33,26 @@ class Inbound:
         self._db = db
 
     def ingest(
-        self, parts: Iterable[ReceivedPart], now: datetime, default_region: str
+        self,
+        parts: Iterable[ReceivedPart],
+        now: datetime,
+        default_region: str,
+        *,
+        complete: bool = True,
     ) -> IngestResult:
         """Store a poll's parts in one durable transaction (DESIGN invariants 1, 2, 5, 6).
 
-        ``parts`` must be the complete listing of the storages it covers: pending records of
-        slots absent from it are cleared, since those messages are gone from the SIM.
+        ``complete``: ``parts`` is the whole listing of the storages it covers, so pending
+        records of slots absent from it are cleared (those messages are gone from the SIM).
+        A listing not proved whole clears nothing: a slot it missed may still hold a part
+        committed earlier, which must be recognised when listed again.
         """
         parts = list(parts)
         result = IngestResult()
         received_at = to_db(now)
         with self._db.atomic(durable=True) as conn:
-            self._forget_vanished(conn, parts)
+            if complete:
+                self._forget_vanished(conn, parts)
             for part in parts:
                 digest = evidence.sha256_hex(part.pdu)
                 pending = conn.execute(
