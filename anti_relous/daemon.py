@@ -24,7 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from anti_relous.clock import utc_now
 from anti_relous.config import Config, ConfigError, load_config
-from anti_relous.link import ModemLink
+from anti_relous.link import ModemLink, PinMemory
 from anti_relous.logs import configure_logging
 from anti_relous.modem import Modem, open_modem
 from anti_relous.pidlock import AlreadyLocked, LockUnavailable, PidLock
@@ -78,7 +78,7 @@ class Daemon:
         self.config_path = config_path
         self.store = store
         self.notifier = notifier
-        self.link = ModemLink(self._modem_factory(config))
+        self.link = ModemLink(self._modem_factory(config), pin_rejections=self._pin_memory(config))
         self.line = LineService(store, self.link, config)
         self.flags = _Flags()
         self.scheduler = BackgroundScheduler(
@@ -298,7 +298,11 @@ class Daemon:
         self.line.apply_config(new)
         if new.modem != old.modem:
             log.info("modem settings changed: reopening the modem")
-            self.link.reconfigure(self._modem_factory(new))
+            self.link.reconfigure(self._modem_factory(new), self._pin_memory(new))
+
+    def _pin_memory(self, config: Config) -> PinMemory | None:
+        """What keeps a rejected PIN from being entered again after a restart."""
+        return PinMemory(self.store.line, config.modem.pin) if config.modem.pin else None
 
     @staticmethod
     def _modem_factory(config: Config) -> Any:

@@ -5,7 +5,13 @@ from datetime import timedelta
 import pytest
 
 from anti_relous.config import ModemConfig
-from anti_relous.link import INITIAL_BACKOFF_S, MAX_BACKOFF_S, ModemLink
+from anti_relous.link import (
+    INITIAL_BACKOFF_S,
+    MAX_BACKOFF_S,
+    PIN_REJECTED_KEY,
+    ModemLink,
+    PinMemory,
+)
 from anti_relous.modem.at_modem import AtModem
 from anti_relous.modem.errors import ModemError, PortNotFound, WrongPin
 from anti_relous.simulator.device import ModemSimulator
@@ -110,3 +116,42 @@ def test_success_resets_the_backoff(ticker, tmp_path):
         assert link.get() is not None
         link.failed(PortNotFound(str(sim.path)))
         assert link.retry_in_s() == INITIAL_BACKOFF_S
+
+
+# ---- a rejected PIN, remembered across restarts (issue 12, point 7) ------------------------------
+
+
+def remembering_link(path, ticker, store, pin):
+    """A link as the daemon builds it: the PIN and the memory of its rejection."""
+    config = ModemConfig(port=str(path), command_timeout=timedelta(seconds=2), pin=pin)
+    return ModemLink(
+        lambda: AtModem(config), monotonic=ticker, pin_rejections=PinMemory(store.line, pin)
+    )
+
+
+def test_a_rejected_pin_is_not_entered_again_by_the_next_process(ticker, store):
+    with ModemSimulator(pin="1234") as sim:
+        assert remembering_link(sim.path, ticker, store, "0000").get() is None
+        restarted = remembering_link(sim.path, ticker, store, "0000")
+        assert restarted.get() is None and restarted.halted
+        assert isinstance(restarted.last_error, WrongPin) and restarted.last_error.since
+        assert "will not enter it again" in str(restarted.last_error)
+        assert sim.wrong_pin_attempts == 1
+
+
+def test_a_corrected_pin_is_entered_and_the_rejection_forgotten(ticker, store):
+    with ModemSimulator(pin="1234") as sim:
+        remembering_link(sim.path, ticker, store, "0000").get()
+        corrected = remembering_link(sim.path, ticker, store, "1234")
+        assert corrected.get() is not None
+        corrected.close()
+        assert store.line.daemon_state(PIN_REJECTED_KEY) is None
+
+
+def test_the_remembered_rejection_does_not_hold_the_pin_in_clear(ticker, store):
+    with ModemSimulator(pin="1234") as sim:
+        remembering_link(sim.path, ticker, store, "0000").get()
+    record, _ = store.line.daemon_state(PIN_REJECTED_KEY)
+    assert set(record) == {"salt", "pin_scrypt", "tries_left"}
+    assert "0000" not in map(str, record.values())
+    assert len(bytes.fromhex(record["pin_scrypt"])) == 64 and record["tries_left"] == 2

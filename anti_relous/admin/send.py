@@ -135,6 +135,7 @@ def send_manual(
     Raises AdminError past a cap (unless ``force``) and the modem's errors; a modem that cannot
     be opened leaves the SMS failed, not queued for a daemon started days later to send.
     """
+    from anti_relous.link import PinMemory, open_remembering
     from anti_relous.modem import open_modem
     from anti_relous.modem.errors import ModemError
 
@@ -145,9 +146,11 @@ def send_manual(
     item_id = queue_manual(store, config, number, text, info.parts, clock(), force=force)
     if daemon.running:
         return ManualSend(item_id, info, daemon_pid=daemon.pid)
+    # Opened as the daemon opens it: a PIN the SIM rejected is not entered again.
+    memory = PinMemory(store.line, config.modem.pin) if config.modem.pin else None
     modem = open_modem(config.modem)
     try:
-        modem.open()
+        open_remembering(modem, memory)
     except ModemError as error:
         store.outbox.mark_failed(item_id, clock(), f"not sent, modem unavailable: {error}")
         raise

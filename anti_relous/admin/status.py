@@ -103,6 +103,8 @@ class LineStatus:
     caps: list[CapUse]
     reply: ReplyInfo
     reply_warning: str | None
+    #: Set when the SIM rejected the configured PIN: what happened and what to do.
+    pin_rejected: str | None = None
 
 
 def line_status(store: Store, config: Config, now: datetime) -> LineStatus:
@@ -131,7 +133,18 @@ def line_status(store: Store, config: Config, now: datetime) -> LineStatus:
         caps=cap_uses(store.decisions.caps(now), config.quota),
         reply=reply,
         reply_warning=reply_warning(reply),
+        pin_rejected=pin_rejection(store, config),
     )
+
+
+def pin_rejection(store: Store, config: Config) -> str | None:
+    """The remembered rejection of the configured PIN, in words, or None."""
+    if not config.modem.pin:
+        return None
+    from anti_relous.link import PinMemory  # only with a PIN: status starts without it
+
+    remembered = PinMemory(store.line, config.modem.pin).rejected()
+    return str(remembered) if remembered is not None else None
 
 
 @frozen_dataclass

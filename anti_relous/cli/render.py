@@ -243,6 +243,8 @@ def status_text(status: LineStatus, now: datetime) -> str:
         ("Caps left", ", ".join(f"{c.name} {c.remaining}/{c.limit}" for c in status.caps)),
         ("Reply", status.reply.description),
     ]
+    if status.pin_rejected:
+        rows.insert(3, ("SIM PIN", f"REJECTED: {status.pin_rejected}"))
     # The pause reason, the daemon's and modem's words and the operator's name come from
     # outside (a pasted text, the dongle, the network).
     return "\n".join(f"{label:<11} {visible(value)}" for label, value in rows)

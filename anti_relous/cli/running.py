@@ -167,11 +167,18 @@ def init(app: App, path: Path | None, database: Path | None, force: bool) -> Non
 @click.option(
     "--no-modem", is_flag=True, help="Do not open the modem (e.g. while the daemon runs)."
 )
+@click.option(
+    "--retry-pin",
+    is_flag=True,
+    help="Enter [modem] pin once more although the SIM rejected it (a replaced SIM).",
+)
 @pass_app
-def doctor(app: App, as_json: bool, no_modem: bool) -> None:
+def doctor(app: App, as_json: bool, no_modem: bool, retry_pin: bool) -> None:
     """Check the dongle, its port, permissions, ModemManager, the SIM, the config and the DB.
 
     Every problem comes with the command that fixes it. Exits 1 if any problem was found.
+    A PIN the SIM rejected is not entered again (three wrong ones lock it): --retry-pin
+    enters it once more, for a SIM replaced by one whose PIN it is.
 
     Example:
 
@@ -181,7 +188,7 @@ def doctor(app: App, as_json: bool, no_modem: bool) -> None:
     from anti_relous import doctor as diagnosis
     from anti_relous.cli.render import doctor_json, doctor_text
 
-    report = diagnosis.run(app.config_path, open_modem=not no_modem)
+    report = diagnosis.run(app.config_path, open_modem=not no_modem, retry_pin=retry_pin)
     if as_json:
         echo_json(doctor_json(report))
     else:

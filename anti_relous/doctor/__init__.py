@@ -3,8 +3,9 @@
 ``checks`` judges (pure functions of what they are given), ``probe`` reads the machine (/sys,
 /proc, pyserial's port list), ``dongles`` is the table of known USB ids; ``run`` here gathers
 the real inputs at the edges, then asks the modem itself, the config and the database.
-Imports: ``config``, ``store``, ``modem`` (the package root and ``open_modem``), ``admin`` and
-``errors``; pyserial only in ``probe``; never ``cli`` or ``daemon``.
+Imports: ``config``, ``store``, ``modem`` (the package root, ``open_modem`` and its errors),
+``link`` (to open the modem as the daemon does, never re-entering a rejected PIN), ``admin``
+and ``errors``; pyserial only in ``probe``; never ``cli`` or ``daemon``.
 """
 
 from __future__ import annotations
@@ -43,9 +44,11 @@ from anti_relous.doctor.probe import (
     scan_usb,
 )
 from anti_relous.errors import AntiRelousError
+from anti_relous.modem.errors import LastPinTry, SimPukRequired, WrongPin
 
 if TYPE_CHECKING:
     from anti_relous.config import Config
+    from anti_relous.link import PinRejections
 
 
 def run(
@@ -56,8 +59,12 @@ def run(
     proc_root: Path = Path("/proc"),
     udev_rules_dir: Path = Path("/etc/udev/rules.d"),
     ports: Sequence[SerialPort] | None = None,
+    retry_pin: bool = False,
 ) -> Report:
-    """Run every check against this machine (``ports`` None: ask pyserial)."""
+    """Run every check against this machine (``ports`` None: ask pyserial).
+
+    ``retry_pin``: forget that the SIM rejected the configured PIN, and enter it once more.
+    """
     from anti_relous.config import load_config
 
     usb = check_usb(scan_usb(sysfs_root))
@@ -99,7 +106,7 @@ def run(
         if holders:
             findings += _published_modem(database)
         elif open_modem:
-            findings += _ask_modem(config)
+            findings += _ask_modem(config, retry_pin=retry_pin)
     findings += check_line_settings(
         config.line.own_number, config.alerts.numbers, config.quota.replies_per_number
     )
@@ -171,14 +178,41 @@ def _published_modem(database: Path) -> list[Finding]:
     return check_modem(identity, health)
 
 
-def _ask_modem(config: Config) -> list[Finding]:
+def _ask_modem(config: Config, *, retry_pin: bool) -> list[Finding]:
+    """Open the modem as the daemon would: a PIN the SIM rejected is not entered again."""
+    from anti_relous.link import PinMemory
+    from anti_relous.store import Store, StoreError
+
+    store = None
+    if config.modem.pin:
+        with contextlib.suppress(StoreError):
+            store = Store.open(config.storage.database, create=False)
+    try:
+        memory = PinMemory(store.line, config.modem.pin) if store is not None else None
+        if memory is not None and retry_pin:
+            memory.forget()
+        return _open_and_check(config, memory)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _open_and_check(config: Config, memory: PinRejections | None) -> list[Finding]:
+    from anti_relous.link import open_remembering
     from anti_relous.modem import open_modem as make_modem
 
     modem = make_modem(config.modem)
     try:
-        modem.open()
-        return check_modem(modem.identity(), modem.health())
+        identity = open_remembering(modem, memory)
+        return check_modem(identity, modem.health())
     except AntiRelousError as error:
-        return [Finding(Level.PROBLEM, "modem", str(error))]
+        return [Finding(Level.PROBLEM, "modem", str(error), _PIN_FIXES.get(type(error)))]
     finally:
         modem.close()
+
+
+_PIN_FIXES = {
+    WrongPin: "correct [modem] pin, then `systemctl reload anti-relous`",
+    LastPinTry: "unlock the SIM in a phone with the right PIN, then check [modem] pin",
+    SimPukRequired: "unlock the SIM in a phone with its PUK (anti-relous never enters one)",
+}

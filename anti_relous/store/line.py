@@ -193,6 +193,11 @@ class Line:
                 (key, json.dumps(value), to_db(now)),
             )
 
+    def clear_daemon_state(self, key: str) -> None:
+        """Withdraw a published value (absent already is fine)."""
+        with self._db.atomic() as conn:
+            conn.execute("DELETE FROM daemon_state WHERE key = ?", (key,))
+
     def daemon_state(self, key: str) -> tuple[Any, datetime] | None:
         """A published value and when it was published, or None."""
         with self._db.reading() as conn:
