@@ -6,6 +6,21 @@ import gammu
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pdu_helpers import (
+    BOTH_CONCATENATIONS,
+    COMPRESSED,
+    CUT_BODY,
+    FROM_SENDER,
+    HEADER_TOO_LONG,
+    HI_UCS2,
+    NOW_STAMP,
+    ODD_UCS2,
+    PART_0_OF_2,
+    SENDER,
+    SMSC,
+    crafted,
+    deliver,
+)
 
 from anti_relous.coding import text_info
 from anti_relous.modem import pdu
@@ -191,23 +206,7 @@ DATA = __import__("pathlib").Path(__file__).parent / "data"
 
 # ---- libgammu and addresses, data codings, time stamps, headers (traps 5 to 8) ----------------
 
-SENDER = "+33612345678"
-# A DELIVER from SENDER stamped NOW, up to its data coding: SMSC field, first octet, TP-OA,
-# TP-PID. ``deliver`` adds the coding, the time stamp, the length and the user data.
-_SMSC = "07913306091093f0"
-_FROM_SENDER = "0b913316325476f8" + "00"
-_NOW_STAMP = "62118241000000"
-
-
-def deliver(user_data: str, *, udl: int, dcs: int = 0x08, header: bool = True) -> bytes:
-    """An SMS-DELIVER from SENDER with this user data (hex), length and coding."""
-    first = 0x44 if header else 0x04  # SMS-DELIVER (0x04), with TP-UDHI (0x40)
-    tail = f"{dcs:02x}{_NOW_STAMP}{udl:02x}{user_data}"
-    return bytes.fromhex(f"{_SMSC}{first:02x}{_FROM_SENDER}{tail}")
-
-
-HI_UCS2 = "hi".encode("utf-16-be").hex()
-A_AT_B = "0004" + "06d0418010" + "0000" + _NOW_STAMP + "0141"  # "A@B" packed in GSM 03.38
+A_AT_B = "0004" + "06d0418010" + "0000" + NOW_STAMP + "0141"  # "A@B" packed in GSM 03.38
 
 
 def test_gammu_still_cuts_an_alphanumeric_sender_at_its_at_sign():
@@ -254,22 +253,19 @@ def test_gammu_still_reads_a_data_coding_with_its_reserved_bit_as_8bit_data():
 
 def test_gammu_still_puts_years_90_to_99_in_the_2080s():
     """The seventh trap: year digits 99 (TS 23.040 leaves the century out)."""
-    raw = bytes.fromhex(f"{_SMSC}04{_FROM_SENDER}00{'99' + _NOW_STAMP[2:]}05e8329bfd06")
+    raw = bytes.fromhex(f"{SMSC}04{FROM_SENDER}00{'99' + NOW_STAMP[2:]}05e8329bfd06")
     assert gammu.DecodePDU(raw, True)["DateTime"].year == 2089
     assert pdu.decode_deliver(raw).smsc_time.year == 1999
 
 
-BOTH_CONCATENATIONS = "0b" + "0003070201" + "080400070201"  # 8-bit 7 and 16-bit 7, part 1 of 2
-
-
 def test_gammu_still_reads_two_concatenation_elements_as_no_concatenation():
     """The eighth trap: such a part would pass for a whole SMS."""
-    raw = deliver(BOTH_CONCATENATIONS + HI_UCS2, udl=16)
+    raw = crafted(BOTH_CONCATENATIONS)
     assert gammu.DecodePDU(raw, True)["UDH"]["Type"] == "UserUDH"
 
 
 def test_a_header_with_an_8bit_and_a_16bit_concatenation_is_a_single_sms_with_its_defect():
-    part = pdu.decode_stored("SM", 1, deliver(BOTH_CONCATENATIONS + HI_UCS2, udl=16))
+    part = pdu.decode_stored("SM", 1, crafted(BOTH_CONCATENATIONS))
     assert part.kind is PartKind.DELIVER and part.decoded.concat is None
     assert part.decoded.text == "hi"
     assert "2 concatenation elements (8-bit and 16-bit)" in part.error
@@ -281,7 +277,7 @@ def test_a_header_with_an_8bit_and_a_16bit_concatenation_is_a_single_sms_with_it
 @pytest.mark.parametrize(
     ("raw", "error"),
     [
-        pytest.param(deliver("050003070200" + HI_UCS2, udl=10), "part 0 of 2", id="part-0-of-2"),
+        pytest.param(crafted(PART_0_OF_2), "part 0 of 2", id="part-0-of-2"),
         pytest.param(deliver("050003070203" + HI_UCS2, udl=10), "part 3 of 2", id="part-3-of-2"),
         pytest.param(deliver("050003070001" + HI_UCS2, udl=10), "part 1 of 0", id="total-0"),
     ],
@@ -297,10 +293,10 @@ def test_an_impossible_concatenation_element_is_a_single_sms_with_its_defect(raw
 @pytest.mark.parametrize(
     ("raw", "error"),
     [
-        pytest.param(deliver("0068006900", udl=5, header=False), "odd number", id="odd-ucs2"),
-        pytest.param(deliver("e8329bfd06", udl=5, dcs=0x20, header=False), "compressed", id="zip"),
-        pytest.param(deliver("100003", udl=3, dcs=0x04), "header of 17 octets", id="udhl>udl"),
-        pytest.param(deliver("e832", udl=5, dcs=0x00, header=False), "truncated", id="cut-body"),
+        pytest.param(crafted(ODD_UCS2), "odd number", id="odd-ucs2"),
+        pytest.param(crafted(COMPRESSED), "compressed", id="zip"),
+        pytest.param(crafted(HEADER_TOO_LONG), "header of 17 octets", id="udhl>udl"),
+        pytest.param(crafted(CUT_BODY), "truncated", id="cut-body"),
         pytest.param(deliver("00" * 141, udl=141, dcs=0x04, header=False), "exceeds", id="udl>140"),
     ],
 )
@@ -311,5 +307,5 @@ def test_an_undecodable_body_keeps_the_sender_and_time_stamp(raw, error):
 
 
 def test_a_pdu_cut_inside_its_header_has_no_sender():
-    part = pdu.decode_stored("SM", 1, bytes.fromhex(f"{_SMSC}04{_FROM_SENDER}00"))
+    part = pdu.decode_stored("SM", 1, bytes.fromhex(f"{SMSC}04{FROM_SENDER}00"))
     assert part.kind is PartKind.UNDECODABLE and part.sender is None
