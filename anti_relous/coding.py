@@ -88,3 +88,26 @@ def text_info(text: str) -> TextInfo:
             parts, used = parts + 1, 0
         used += cost
     return TextInfo(coding=coding, parts=parts, characters=len(text), outside_gsm7=outside)
+
+
+def one_gsm7_part(text: str) -> str:
+    """``text`` made to travel as one GSM-7 part: characters outside GSM-7 become ``?`` and a
+    text past 160 septets is cut, ending in ``...``.
+
+    For what the line composes itself (alerts, answers to admin commands) around figures and
+    names of unknown length: one part each, whatever they hold.
+    """
+    safe = "".join(c if fits_gsm7(c) else "?" for c in text)
+    septets = 0
+    for end, c in enumerate(safe):
+        septets += 2 if c in GSM7_EXTENSION else 1
+        if septets > _SINGLE["gsm7"]:
+            return _cut(safe[:end])
+    return safe
+
+
+def _cut(text: str) -> str:
+    """``text`` shortened so that it and a trailing ``...`` fit 160 septets."""
+    while sum(2 if c in GSM7_EXTENSION else 1 for c in text) > _SINGLE["gsm7"] - 3:
+        text = text[:-1]
+    return text.rstrip() + "..."

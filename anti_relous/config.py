@@ -28,6 +28,7 @@ _DURATION_PART = re.compile(r"(\d+)([smhdw])")
 _DURATION = re.compile(r"(?:\d+[smhdw])+")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _LOG_LEVELS = ("debug", "info", "warning", "error")
+_CLOCK = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
 class ConfigError(AntiRelousError):
@@ -234,12 +235,65 @@ class FloodConfig:
     cooldown: timedelta = _opt(timedelta(minutes=30), _duration())
 
 
+def _clock_time(value: Any) -> str:
+    text = _text(value)
+    if text and not _CLOCK.fullmatch(text):
+        raise ValueError(f'expected a time of day such as "08:00", or "" for none, got {text!r}')
+    return text
+
+
+def _clock_range(value: Any) -> str:
+    text = _text(value)
+    start, dash, end = text.partition("-")
+    if text and not (dash and _CLOCK.fullmatch(start.strip()) and _CLOCK.fullmatch(end.strip())):
+        raise ValueError(
+            f'expected two times of day such as "23:00-07:00", or "" for none, got {text!r}'
+        )
+    return text.replace(" ", "")
+
+
+def _prom_path(value: Any) -> str:
+    text = _text(value)
+    if text and not (text.startswith("/") and text.endswith(".prom")):
+        raise ValueError(
+            "expected an absolute path ending in .prom (node_exporter reads only those), "
+            f'such as "/var/lib/prometheus/node-exporter/anti-relous.prom", or "" for none; '
+            f"got {text!r}"
+        )
+    return text
+
+
 @frozen_dataclass
 class AlertsConfig:
-    """Who is told by SMS when a flood starts."""
+    """Who is told by SMS when something needs a person, and when they may be woken."""
 
     numbers: tuple[str, ...] = _opt((), _phone_list)
     min_interval: timedelta = _opt(timedelta(hours=1), _duration())
+    quiet: str = _opt("", _clock_range)
+    modem_lost_after: timedelta = _opt(timedelta(minutes=10), _duration())
+    sim_full_after: timedelta = _opt(timedelta(minutes=10), _duration())
+    database_after: timedelta = _opt(timedelta(minutes=2), _duration())
+    digest: str = _opt("", _clock_time)
+
+
+@frozen_dataclass
+class AdminConfig:
+    """The admin SMS channel: who may steer the line by SMS, and how hard guessing is."""
+
+    numbers: tuple[str, ...] = _opt((), _phone_list)
+    code_window: timedelta = _opt(timedelta(minutes=5), _duration())
+    max_failures: int = _opt(5, _whole(1))
+    failure_window: timedelta = _opt(timedelta(hours=1), _duration())
+    lock_duration: timedelta = _opt(timedelta(hours=1), _duration())
+    reserve_per_hour: int = _opt(6, _whole(0))
+    reserve_per_day: int = _opt(24, _whole(0))
+
+
+@frozen_dataclass
+class MetricsConfig:
+    """The Prometheus textfile the daemon rewrites every health interval."""
+
+    textfile: str = _opt("", _prom_path)
 
 
 @frozen_dataclass
@@ -330,6 +384,8 @@ class Config:
     quota = Section(QuotaConfig)
     flood = Section(FloodConfig)
     alerts = Section(AlertsConfig)
+    admin = Section(AdminConfig)
+    metrics = Section(MetricsConfig)
     schedule = Section(ScheduleConfig)
     storage = Section(StorageConfig)
     log = Section(LogConfig)
@@ -484,12 +540,18 @@ def _finish_line(config: Config, line: LineConfig) -> LineConfig:
     return replace(line, own_number=own or "")
 
 
-def _finish_alerts(config: Config, alerts: AlertsConfig) -> AlertsConfig:
-    if not alerts.numbers:
-        return alerts
-    region = config.line.default_region
-    numbers = (_e164(config, n, "alerts.numbers", region) for n in alerts.numbers)
-    return replace(alerts, numbers=tuple(n for n in numbers if n is not None))
+def _finish_numbers(section_name: str) -> Callable[[Config, Any], Any]:
+    """The fix-up of a section whose ``numbers`` may be written in the line's national format."""
+
+    def finish(config: Config, section: Any) -> Any:
+        if not section.numbers:
+            return section
+        region = config.line.default_region
+        key = f"{section_name}.numbers"
+        numbers = (_e164(config, n, key, region) for n in section.numbers)
+        return replace(section, numbers=tuple(n for n in numbers if n is not None))
+
+    return finish
 
 
 def _finish_storage(config: Config, storage: StorageConfig) -> StorageConfig:
@@ -509,7 +571,8 @@ def _finish_report(config: Config, report: ReportConfig) -> ReportConfig:
 #: What a section needs once parsed: numbers in E.164, paths made absolute.
 _FINISH: dict[str, Callable[[Config, Any], Any]] = {
     "line": _finish_line,
-    "alerts": _finish_alerts,
+    "alerts": _finish_numbers("alerts"),
+    "admin": _finish_numbers("admin"),
     "storage": _finish_storage,
     "report": _finish_report,
 }

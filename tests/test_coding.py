@@ -4,7 +4,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from anti_relous.coding import GSM7_BASIC, GSM7_EXTENSION, fits_gsm7, text_info
+from anti_relous.coding import GSM7_BASIC, GSM7_EXTENSION, fits_gsm7, one_gsm7_part, text_info
 from anti_relous.modem import pdu
 
 
@@ -81,3 +81,23 @@ def test_gsm7_part_count_is_gammus(text):
 @given(st.text(alphabet=st.sampled_from("aç😀€~"), min_size=60, max_size=240))
 def test_ucs2_part_count_is_gammus(text):
     assert text_info(text).parts == gammu_parts(text)
+
+
+def test_one_gsm7_part_keeps_a_text_that_fits():
+    text = "Ligne en pause jusqu'à 01:30 (2h). É è ù à"
+    assert one_gsm7_part(text) == text
+
+
+def test_one_gsm7_part_replaces_what_gsm7_lacks_instead_of_going_ucs2():
+    assert one_gsm7_part("ça 😡") == "?a ?"
+
+
+def test_one_gsm7_part_cuts_past_160_septets_with_an_ellipsis():
+    cut = one_gsm7_part("x" * 200)
+    assert cut == "x" * 157 + "..." and text_info(cut).parts == 1
+
+
+def test_one_gsm7_part_counts_extension_characters_twice():
+    cut = one_gsm7_part("€" * 100)
+    assert text_info(cut).parts == 1 and cut.endswith("...")
+    assert cut.count("€") == 78

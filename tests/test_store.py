@@ -295,6 +295,26 @@ def test_alerts_leave_before_manual_sms_and_replies_queued_earlier(store, clock)
     assert order == [alert, manual, *replies]
 
 
+def test_an_admin_confirmation_leaves_before_replies_and_manual_sms_queued_earlier(store, clock):
+    replies = [
+        store.outbox.enqueue(clock(), "reply", f"+3361234567{i}", "réponse", 1) for i in range(3)
+    ]
+    manual = store.outbox.enqueue(clock(), "manual", "+33699887766", "test", 1)
+    admin = store.outbox.enqueue(clock(), "admin", "+33611223344", "Ligne active.", 1)
+    order = []
+    while (item := store.outbox.next_due(clock())) is not None:
+        store.outbox.mark_sending(item.id, clock())
+        order.append(item.id)
+    assert order == [admin, manual, *replies]
+
+
+def test_a_pause_set_by_sms_does_not_hold_its_own_confirmation(store, clock):
+    store.outbox.enqueue(clock(), "reply", "+33612345678", "réponse", 1)
+    store.line.pause(clock(), None, "par SMS")
+    admin = store.outbox.enqueue(clock(), "admin", "+33611223344", "Ligne en pause.", 1)
+    assert store.outbox.next_due(clock()).id == admin
+
+
 def test_a_reply_to_a_number_blocked_after_it_was_queued_is_dropped_not_sent(store, clock):
     blocked = store.outbox.enqueue(clock(), "reply", "+33612345678", "réponse", 1)
     other = store.outbox.enqueue(clock(), "reply", "+33698765432", "réponse", 1)

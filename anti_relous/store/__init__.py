@@ -1,9 +1,10 @@
 """The only user of sqlite3: the line's durable memory, opened and migrated in one place.
 
 ``db`` opens (WAL, busy timeout) and translates errors, ``migrations`` orders the schema;
-``inbound``, ``decisions``, ``outbox``, ``line``, ``evidence`` and ``reports`` each serve one part
-of the line. Imports: ``policy`` (its value types), ``sms``, ``numbers`` and ``config``; never
-``modem``, ``service`` or the tools.
+``inbound``, ``decisions``, ``outbox``, ``line``, ``evidence``, ``reports``, ``alerts`` and
+``remote`` each serve one part of the line. Imports: ``policy`` (its value types), ``alerts``
+(their rate limits), ``sms``, ``numbers``, ``coding`` and ``config``; never ``modem``,
+``service``, ``remote`` or the tools.
 """
 
 from __future__ import annotations
@@ -31,19 +32,24 @@ from anti_relous.store.db import (
 from anti_relous.store.migrations import LATEST_VERSION, migrate, schema_version
 
 if TYPE_CHECKING:
+    from anti_relous.store.alerts import Alerts
     from anti_relous.store.decisions import Caps, Decisions, PlannedSms
     from anti_relous.store.evidence import Evidence, VerifyResult
     from anti_relous.store.inbound import Inbound, IngestResult
     from anti_relous.store.line import BlockRow, Event, Line
     from anti_relous.store.outbox import Outbox, OutboxItem
     from anti_relous.store.pack import PackReads
+    from anti_relous.store.remote import AdminChannel, Credential
     from anti_relous.store.reports import Reports, SenderMatch
 
 #: The value types of the parts, imported when first asked for (PEP 562): a command that only
 #: reads the line's state does not import the ingest, the decisions or the evidence chain.
 _LAZY = {
+    "AdminChannel": "anti_relous.store.remote",
+    "Alerts": "anti_relous.store.alerts",
     "BlockRow": "anti_relous.store.line",
     "Caps": "anti_relous.store.decisions",
+    "Credential": "anti_relous.store.remote",
     "Event": "anti_relous.store.line",
     "IngestResult": "anti_relous.store.inbound",
     "OutboxItem": "anti_relous.store.outbox",
@@ -60,8 +66,11 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AdminChannel",
+    "Alerts",
     "BlockRow",
     "Caps",
+    "Credential",
     "Event",
     "IngestResult",
     "OutboxItem",
@@ -83,8 +92,9 @@ class Store:
 
     ``inbound`` (ingest, assembly), ``decisions`` (usage, recording), ``outbox`` (sending),
     ``line`` (pause, blocks, events, daemon state), ``evidence`` (chain, purge, export),
-    ``reports`` (figures and listings) and ``pack`` (the complaint pack's reads). Each part's
-    module is imported when the part is first used.
+    ``reports`` (figures and listings), ``pack`` (the complaint pack's reads), ``alerts``
+    (alerts under their rate limits) and ``remote`` (the admin SMS channel). Each part's module
+    is imported when the part is first used.
     """
 
     def __init__(self, db: Database):
@@ -139,6 +149,20 @@ class Store:
         from anti_relous.store.pack import PackReads
 
         return PackReads(self.db)
+
+    @cached_property
+    def alerts(self) -> Alerts:
+        """Alerts queued under their rate limits."""
+        from anti_relous.store.alerts import Alerts
+
+        return Alerts(self.db)
+
+    @cached_property
+    def remote(self) -> AdminChannel:
+        """The admin SMS channel: credentials, code steps used, failures, the lock."""
+        from anti_relous.store.remote import AdminChannel
+
+        return AdminChannel(self.db)
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> Store:

@@ -147,6 +147,68 @@ MIGRATIONS: list[list[str]] = [
         """CREATE INDEX blocks_active_prefix ON blocks(target)
             WHERE is_prefix = 1 AND removed_at IS NULL""",
     ],
+    [
+        # Admin SMS (confirmations of commands sent by SMS) are a kind of their own: they leave
+        # despite the caps within a reserved share. SQLite cannot alter a CHECK constraint, so
+        # the outbox is rebuilt (rows and ids kept) and its indexes created again.
+        """CREATE TABLE outbox_rebuilt (
+            id INTEGER PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('reply', 'alert', 'manual', 'admin')),
+            message_id INTEGER REFERENCES messages(id),
+            recipient TEXT NOT NULL,
+            text TEXT NOT NULL,
+            parts INTEGER NOT NULL,
+            state TEXT NOT NULL
+                CHECK (state IN ('queued', 'sending', 'sent', 'failed', 'unknown')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            last_error TEXT,
+            message_refs TEXT,
+            updated_at TEXT NOT NULL,
+            sent_at TEXT
+        )""",
+        """INSERT INTO outbox_rebuilt (id, created_at, kind, message_id, recipient, text, parts,
+            state, attempts, next_attempt_at, last_error, message_refs, updated_at, sent_at)
+            SELECT id, created_at, kind, message_id, recipient, text, parts, state, attempts,
+            next_attempt_at, last_error, message_refs, updated_at, sent_at FROM outbox""",
+        "DROP TABLE outbox",
+        "ALTER TABLE outbox_rebuilt RENAME TO outbox",
+        "CREATE INDEX outbox_state ON outbox(state, id)",
+        "CREATE INDEX outbox_recipient_time ON outbox(recipient, created_at)",
+        "CREATE INDEX outbox_time ON outbox(created_at)",
+        "CREATE UNIQUE INDEX outbox_one_reply ON outbox(message_id) WHERE kind = 'reply'",
+        # Counting admin SMS against their reserved share without scanning the outbox.
+        "CREATE INDEX outbox_kind_time ON outbox(kind, created_at)",
+        # One credential per admin number: a TOTP secret (base32) or a static PIN's scrypt
+        # hash. last_step is the TOTP time step last accepted: a code works once (RFC 6238 5.2).
+        """CREATE TABLE admin_credentials (
+            number TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('totp', 'pin')),
+            secret TEXT NOT NULL,
+            enrolled_at TEXT NOT NULL,
+            last_step INTEGER
+        ) WITHOUT ROWID""",
+        # Wrong or replayed codes from admin numbers, counted to lock the channel.
+        """CREATE TABLE admin_failures (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            number TEXT NOT NULL,
+            message_id INTEGER REFERENCES messages(id)
+        )""",
+        "CREATE INDEX admin_failures_time ON admin_failures(at)",
+        """CREATE TABLE admin_channel (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            locked_at TEXT,
+            locked_until TEXT
+        )""",
+        "INSERT INTO admin_channel (id) VALUES (1)",
+        # When each alert (by rate-limit key: "modem_lost", "cap:hour"...) was last queued.
+        """CREATE TABLE alert_log (
+            key TEXT PRIMARY KEY,
+            last_at TEXT NOT NULL
+        ) WITHOUT ROWID""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

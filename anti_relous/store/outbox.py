@@ -1,4 +1,4 @@
-"""The outbox: replies, alerts and manual SMS, moving queued -> sending -> sent | failed | unknown.
+"""The outbox: replies, alerts, manual and admin SMS: queued -> sending -> sent | failed | unknown.
 
 Replies are at most once (DESIGN invariant 4): a row is marked ``sending`` durably before the modem
 is asked to send, and a row found in ``sending`` after a crash becomes ``unknown``, never resent.
@@ -18,10 +18,12 @@ from anti_relous.store.line import active_block, log_event, read_state
 STATES = ("queued", "sending", "sent", "failed", "unknown")
 #: The order queued SMS leave in, lowest first, then oldest first. An alert must not wait behind
 #: the bot replies queued before the flood tripped (at the default 6 s send_interval it left 1.5
-#: to 6 minutes late); the operator's own SMS come next. New kinds (admin answers) slot in here.
-SEND_PRIORITY = {"alert": 0, "manual": 1, "reply": 2}
+#: to 6 minutes late); the operator's own SMS come next. The confirmation of an admin command
+#: sent by SMS leaves with the alerts: its admin is waiting for it, phone in hand.
+SEND_PRIORITY = {"admin": 0, "alert": 0, "manual": 1, "reply": 2}
 #: What a pause holds and a block of the recipient drops at send time: answers the policy chose
-#: to send a texter. Alerts and the operator's own SMS are not answers to a texter.
+#: to send a texter. Alerts, the operator's own SMS and admin confirmations are not answers to a
+#: texter (a PAUSE sent by SMS must not hold its own confirmation).
 HELD_KINDS = ("reply",)
 _PRIORITY = (
     "CASE kind "
@@ -82,19 +84,34 @@ def enqueue(
     text: str,
     parts: int,
     message_id: int | None = None,
+    *,
+    not_before: datetime | None = None,
 ) -> int:
-    """Queue an SMS inside the caller's transaction; it counts against the caps from now on."""
+    """Queue an SMS inside the caller's transaction; it counts against the caps from now on.
+
+    ``not_before`` holds it until then (an alert during quiet hours).
+    """
     at = to_db(now)
     cursor = conn.execute(
         "INSERT INTO outbox (created_at, kind, message_id, recipient, text, parts, state,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)",
-        (at, kind, message_id, recipient, text, parts, at),
-    )
+        " next_attempt_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+        (at, kind, message_id, recipient, text, parts, to_db(not_before) if not_before else None,
+         at),
+    )  # fmt: skip
     conn.execute(
         "INSERT OR IGNORE INTO monthly_recipients (month, recipient) VALUES (?, ?)",
         (month_key(now), recipient),
     )
     return inserted_id(cursor)
+
+
+def mark_sent_in(conn: sqlite3.Connection, item_id: int, now: datetime, refs: list[int]) -> None:
+    """Inside the caller's transaction: the modem accepted every part of ``item_id``."""
+    conn.execute(
+        "UPDATE outbox SET state = 'sent', message_refs = ?, updated_at = ?, sent_at = ?"
+        " WHERE id = ?",
+        (json.dumps(refs), to_db(now), to_db(now), item_id),
+    )
 
 
 def month_key(now: datetime) -> str:
