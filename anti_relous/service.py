@@ -30,8 +30,10 @@ from anti_relous.modem.errors import (
     send_outcome,
 )
 from anti_relous.modem.pdu import decode_stored
+from anti_relous.monitor import Monitor
 from anti_relous.numbers import mask
 from anti_relous.policy import Decision, Reason, Rules
+from anti_relous.remote import AdminSettings, handle_admin_sms
 from anti_relous.sms import InboundSms, PartKind, ReceivedPart
 from anti_relous.store import OutboxItem, PlannedSms, Store, StoreError
 
@@ -97,6 +99,8 @@ class LineService:
         self.link = link
         self._clock = clock
         self._monotonic = monotonic
+        self._started_at = clock()
+        self.monitor = Monitor(store, config, self._started_at)
         self.apply_config(config)
         #: When the worker last finished a step: the daemon pings the watchdog only after one.
         self.progress_at = monotonic()
@@ -105,7 +109,6 @@ class LineService:
         self.stop_requested = False
         self.health: Health | None = None
         self._delete_read_supported = True
-        self._started_at = clock()
         self._published: tuple[str, str] | None = None
         self._published_at = 0.0
         #: The latest status line, computed on the worker; the main thread only reads it (it
@@ -117,6 +120,8 @@ class LineService:
         self.config = config
         self.rules = Rules.from_config(config)
         self.texts = Texts.from_config(config)
+        self.admin = AdminSettings.from_config(config)
+        self.monitor.apply_config(config)
         self._region = config.line.default_region
 
     # --- jobs --------------------------------------------------------------------------------
@@ -128,7 +133,7 @@ class LineService:
         recovered = self.store.outbox.recover_sending(now)
         if recovered:
             log.warning("%d SMS were being sent when the daemon stopped: marked unknown", recovered)
-        decide_pending(self.store, self.rules, self.texts, now)
+        decide_pending(self.store, self.rules, self.texts, now, admin=self.admin)
         self.link.get()
         self._publish(force=True)
         self._progress()
@@ -204,7 +209,8 @@ class LineService:
         return item
 
     def check_health(self) -> Health | None:
-        """Ask the modem how it is; publish it (and the daemon's state) for `status`."""
+        """Ask the modem how it is; publish it (and the daemon's state) for `status`; raise the
+        alerts it calls for and rewrite the metrics textfile."""
         modem = self.link.get()
         if modem is not None:
             try:
@@ -213,6 +219,12 @@ class LineService:
                 self.link.failed(error)
                 self.health = None
         self._publish(force=True)
+        self.monitor.check(
+            self._clock(),
+            modem=self.link.modem,
+            health=self.health,
+            database_ok=self.db_error is None,
+        )
         self._progress()
         return self.health
 
@@ -334,7 +346,7 @@ class LineService:
 
     def _decide(self, now: datetime) -> int:
         try:
-            decided = decide_pending(self.store, self.rules, self.texts, now)
+            decided = decide_pending(self.store, self.rules, self.texts, now, admin=self.admin)
         except StoreError as error:
             self._database_failed(error, None)
             return 0
@@ -460,16 +472,28 @@ def _received(stored: StoredMessage) -> ReceivedPart:
 
 
 def decide_pending(
-    store: Store, rules: Rules, texts: Texts, now: datetime, *, limit: int = 1000
+    store: Store,
+    rules: Rules,
+    texts: Texts,
+    now: datetime,
+    *,
+    limit: int = 1000,
+    admin: AdminSettings | None = None,
 ) -> list[tuple[InboundSms, Decision]]:
     """Decide every stored, undecided message (oldest first) in one transaction.
 
     Each decision is recorded with the SMS it enqueues; a crash anywhere leaves the remaining
-    messages undecided, to be decided on the next call, never twice.
+    messages undecided, to be decided on the next call, never twice. An admin command (with
+    ``admin`` settings) is obeyed and confirmed instead of going through the policy.
     """
     decided = []
     with store.transaction():
         for message in store.inbound.undecided(limit):
+            obeyed = handle_admin_sms(store, message, admin, now) if admin else None
+            if obeyed is not None:
+                store.decisions.record(message, obeyed.decision, now)
+                decided.append((message, obeyed.decision))
+                continue
             if message.undecodable:
                 decision = Decision(
                     False, Reason.UNDECODABLE, "the PDU could not be decoded; kept raw as evidence"

@@ -95,7 +95,9 @@ def test_a_bad_example_would_be_caught():
         parse("anti-relous pause --four 2h")
 
 
-@pytest.mark.parametrize("group", [[], ["simulate"]], ids=["anti-relous", "simulate"])
+@pytest.mark.parametrize(
+    "group", [[], ["simulate"], ["admin"]], ids=["anti-relous", "simulate", "admin"]
+)
 def test_command_lists_in_help_are_never_cut_short(group):
     from click.testing import CliRunner
 

@@ -21,6 +21,7 @@ LOWER = (
     "anti_relous.store",
     "anti_relous.modem",
     "anti_relous.policy",
+    "anti_relous.alerts",
     "anti_relous.numbers",
     "anti_relous.sms",
     "anti_relous.coding",
@@ -29,6 +30,9 @@ LOWER = (
     "anti_relous.errors",
 )
 UPPER = (
+    "anti_relous.remote",
+    "anti_relous.monitor",
+    "anti_relous.metrics",
     "anti_relous.service",
     "anti_relous.link",
     "anti_relous.replay",
@@ -65,6 +69,9 @@ ONLY = [
         ("anti_relous.daemon", "anti_relous.simulator"),
         "only daemon.py owns signals (`simulate` and `demo` run processes of their own)",
     ),
+    (("pyotp",), ("anti_relous.remote.codes",), "only remote/codes.py handles TOTP codes"),
+    (("prometheus_client",), ("anti_relous.metrics",), "only metrics.py speaks Prometheus"),
+    (("segno",), ("anti_relous.admin.enroll",), "only admin/enroll.py draws QR codes"),
     (("anti_relous.cli",), ("anti_relous.cli", "anti_relous.__main__"), "nothing imports cli/"),
     (("anti_relous.daemon",), ("anti_relous.cli",), "nothing but the CLI imports daemon.py"),
 ]
@@ -79,6 +86,32 @@ NEVER = [
         ("anti_relous.simulator",),
         (*DRIVER, "anti_relous.modem.gammu_modem"),
         "the simulator shares no driver code (it would test the parser against itself)",
+    ),
+    (
+        ("anti_relous.alerts",),
+        ("anti_relous.store", "anti_relous.modem", "anti_relous.clock", *UPPER),
+        "alerts.py is pure: which alert, its text, its rate limit; the store queues it",
+    ),
+    (
+        tuple(f"anti_relous.remote.{name}" for name in ("commands", "codes", "answers")),
+        (
+            "anti_relous.store",
+            "anti_relous.modem",
+            "anti_relous.clock",
+            *(name for name in UPPER if name != "anti_relous.remote"),
+        ),
+        "parsing, checking codes and wording answers are pure; remote/__init__ does the rest",
+    ),
+    (
+        ("anti_relous.remote", "anti_relous.monitor", "anti_relous.metrics"),
+        (
+            "anti_relous.service",
+            "anti_relous.daemon",
+            "anti_relous.admin",
+            "anti_relous.doctor",
+            "anti_relous.cli",
+        ),
+        "the admin SMS channel, alerts and metrics sit under the service, not above it",
     ),
     (LOWER, UPPER, "imports flow downwards: the line's parts import no line, process or tool"),
 ]

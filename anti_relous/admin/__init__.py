@@ -6,10 +6,11 @@ decision or send. Nothing here prints; the CLI renders what these functions retu
 
 ``liveness`` judges what the daemon published, ``status`` gathers ``status`` and ``stats``,
 ``send`` queues and sends manual SMS at most once, ``provision`` writes the config and the
-database for ``init``, ``export`` writes evidence records as JSON Lines or CSV, and ``files``
-writes whole files that no planted link can redirect. Imports: ``store``, ``modem`` (the manual
-send), ``config``, ``coding``, ``clock``, ``errors``, ``untrusted``; never ``cli``, ``daemon``
-or ``service``.
+database for ``init``, ``export`` writes evidence records as JSON Lines or CSV, ``files``
+writes whole files that no planted link can redirect, and ``enroll`` gives admin phones their
+secret for SMS commands. Imports: ``store``, ``modem`` (the manual send), ``remote`` (codes),
+``config``, ``coding``, ``clock``, ``errors``, ``untrusted``; never ``cli``, ``daemon`` or
+``service``.
 """
 
 from __future__ import annotations

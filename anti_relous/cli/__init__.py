@@ -25,6 +25,7 @@ cli.lazy_commands.update(
             ["blocks", "inbox", "outbox", "stats", "status"], "anti_relous.cli.watching"
         ),
         **dict.fromkeys(["export", "verify"], "anti_relous.cli.evidence"),
+        "admin": "anti_relous.cli.phone",
         "report": "anti_relous.cli.report",
     }
 )
@@ -34,6 +35,7 @@ _LAZY = {
     "EXPORT_FIELDS": ("anti_relous.admin.export", "EXPORT_FIELDS"),
     "PROGRESS_THRESHOLD": ("anti_relous.cli.evidence", "PROGRESS_THRESHOLD"),
     "evidence": ("anti_relous.cli.evidence", None),
+    "phone": ("anti_relous.cli.phone", None),
     "report": ("anti_relous.cli.report", None),
     "running": ("anti_relous.cli.running", None),
     "steering": ("anti_relous.cli.steering", None),

@@ -34,6 +34,7 @@ REASONS = (
     "recipients_cap",
     "replied",
     "undecodable",
+    "admin",
     "undecided",
 )
 

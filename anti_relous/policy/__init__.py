@@ -32,6 +32,8 @@ class Reason(enum.StrEnum):
     REPLIED = "replied"
     #: Not a policy outcome: the PDU could not be decoded, so there is no sender to answer.
     UNDECODABLE = "undecodable"
+    #: Not a policy outcome: an admin command by SMS (remote/), obeyed and confirmed apart.
+    ADMIN = "admin"
 
 
 @dataclass(frozen=True)
