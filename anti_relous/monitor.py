@@ -162,7 +162,8 @@ class Monitor:
             )
             metrics.write_textfile(path, gathered)
         except (StoreError, OSError) as error:
-            problem = str(error)
+            # Not str(error): an OSError names the random temporary file, new at each try.
+            problem = error.strerror or str(error) if isinstance(error, OSError) else str(error)
             if problem != self._metrics_error:
                 log.warning("metrics textfile %s not written: %s", path, problem)
             self._metrics_error = problem

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import require_tool
 from daemon_helpers import CLI_ARGV, Daemon, eventually, write_config
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -324,3 +325,36 @@ def test_a_database_refusing_writes_is_alerted_through_the_modem_and_recorded_la
     query = "SELECT text FROM outbox WHERE kind = 'alert' AND state = 'sent' ORDER BY id"
     # Both on record in the order they left, so they count against the caps like any SMS.
     assert eventually(lambda: [t for (t,) in daemon.query(query)] == sent_to(sim, ALERTED), 10)
+
+
+def readme_check() -> str:
+    """The Nagios/cron check script the README gives, as written there."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"```\n(#!/bin/sh\n# check_anti_relous.*?)```", readme, re.DOTALL)
+    assert match, "the README lost its check script"
+    return match.group(1)
+
+
+def test_the_readmes_nagios_check_says_critical_ok_and_warning(tmp_path, sim, run_daemon):
+    require_tool("jq")
+    script = tmp_path / "check_anti_relous"
+    script.write_text(readme_check())
+    config = tmp_path / "config.toml"
+    env = {
+        "PATH": f"{Path(CLI_ARGV[0]).parent}:/usr/bin:/bin",
+        "ANTI_RELOUS_CONFIG": str(config),
+    }
+
+    def check() -> tuple[int, str]:
+        result = subprocess.run(
+            ["sh", str(script)], env=env, capture_output=True, text=True, timeout=60
+        )
+        return result.returncode, result.stdout.strip()
+
+    daemon = run_daemon(sim)
+    assert eventually(lambda: check()[0] == 0, 30), check()
+    assert check()[1].startswith("OK: queue 0, today 0 SMS")
+    cli(config, "pause")
+    assert check() == (1, "WARNING: paused")
+    daemon.stop()
+    assert check() == (2, "CRITICAL: the daemon stopped")
