@@ -22,7 +22,7 @@ from prometheus_client.registry import Collector
 
 from anti_relous.config import Config
 from anti_relous.modem import Health
-from anti_relous.store import Store
+from anti_relous.store import Store, Tally
 from anti_relous.store.reports import Summary
 
 PREFIX = "anti_relous"
@@ -51,17 +51,19 @@ def gather(
     store: Store,
     config: Config,
     now: datetime,
+    tally: Tally,
     *,
     health: Health | None,
     modem_up: bool,
     database_ok: bool,
 ) -> LineMetrics:
-    """Read the figures (the same ``Reports.summary`` as `stats --json`) and the line's state."""
+    """The whole history's figures from ``tally`` (advanced by the caller: they equal
+    `stats --json`) and the line's state now."""
     line = store.line.state()
     caps = store.decisions.caps(now)
     quota = config.quota
     return LineMetrics(
-        figures=store.reports.summary(None, None),
+        figures=store.tallies.summary(tally),
         queue=store.outbox.queued_count(),
         paused=line.is_paused(now),
         flood=line.in_flood,
@@ -114,7 +116,6 @@ class _Snapshot(Collector):
         yield counter("sms_sent", "SMS the modem accepted (replies, alerts...).", f.sms_sent)
         yield counter("sms_parts_sent", "SMS parts the modem accepted.", f.parts_sent)
         yield counter("blocked_numbers", "Numbers blocked (distinct).", f.blocked_numbers)
-        yield gauge("senders", "Distinct senders on record.", f.senders)
         yield gauge("replies_pending", "Replies queued or being sent.", f.replies_pending)
         yield gauge("queue_length", "SMS waiting in the outbox.", m.queue)
         yield gauge("paused", "1 while the line is paused.", int(m.paused))

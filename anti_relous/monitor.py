@@ -18,10 +18,13 @@ from anti_relous.alerts import Alert, AlertKind, AlertRules, Observation, Watch
 from anti_relous.config import Config
 from anti_relous.modem import Health, Modem
 from anti_relous.modem.errors import ModemError
-from anti_relous.store import Store, StoreError
+from anti_relous.store import Store, StoreError, Tally
 
 log = logging.getLogger(__name__)
 
+#: A long history is counted for the metrics this many chunks (of 100,000 messages, 80 ms each
+#: at 5,000,000: benchmarks/metrics.py) per health check, so the first checks stay short.
+CHUNKS_PER_CHECK = 4
 #: The reasons of decisions that mean "a global cap stopped a reply".
 CAP_REASONS = tuple(alerts.CAP_NAMES)
 
@@ -36,6 +39,8 @@ class Monitor:
         #: Alerts sent straight through the modem while the database failed, to record.
         self._unrecorded: list[tuple[Alert, datetime, dict[str, list[int]]]] = []
         self._metrics_error: str | None = None
+        #: The history counted so far for the metrics (counted once, not at every check).
+        self._tally = Tally()
         self.apply_config(config)
 
     def apply_config(self, config: Config) -> None:
@@ -152,10 +157,14 @@ class Monitor:
             return
         path = Path(self.config.metrics.textfile)
         try:
+            if not any(self.store.tallies.advance(self._tally) for _ in range(CHUNKS_PER_CHECK)):
+                log.info("metrics: counting the history, %d messages so far", self._tally.upto)
+                return
             gathered = metrics.gather(
                 self.store,
                 self.config,
                 now,
+                self._tally,
                 health=health,
                 modem_up=modem_up,
                 database_ok=database_ok,

@@ -1,8 +1,8 @@
 """The only user of sqlite3: the line's durable memory, opened and migrated in one place.
 
 ``db`` opens (WAL, busy timeout) and translates errors, ``migrations`` orders the schema;
-``inbound``, ``decisions``, ``outbox``, ``line``, ``evidence``, ``reports``, ``alerts`` and
-``remote`` each serve one part of the line. Imports: ``policy`` (its value types), ``alerts``
+``inbound``, ``decisions``, ``outbox``, ``line``, ``evidence``, ``reports``, ``tally``, ``alerts``
+and ``remote`` each serve one part of the line. Imports: ``policy`` (its value types), ``alerts``
 (their rate limits), ``sms``, ``numbers``, ``coding`` and ``config``; never ``modem``,
 ``service``, ``remote`` or the tools.
 """
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from anti_relous.store.pack import PackReads
     from anti_relous.store.remote import AdminChannel, Credential
     from anti_relous.store.reports import Reports, SenderMatch
+    from anti_relous.store.tally import Tallies, Tally
 
 #: The value types of the parts, imported when first asked for (PEP 562): a command that only
 #: reads the line's state does not import the ingest, the decisions or the evidence chain.
@@ -55,6 +56,7 @@ _LAZY = {
     "OutboxItem": "anti_relous.store.outbox",
     "PlannedSms": "anti_relous.store.decisions",
     "SenderMatch": "anti_relous.store.reports",
+    "Tally": "anti_relous.store.tally",
     "VerifyResult": "anti_relous.store.evidence",
 }
 
@@ -83,6 +85,7 @@ __all__ = [
     "StoreNotFound",
     "StoreUnavailable",
     "StoreVersionError",
+    "Tally",
     "VerifyResult",
 ]
 
@@ -93,8 +96,8 @@ class Store:
     ``inbound`` (ingest, assembly), ``decisions`` (usage, recording), ``outbox`` (sending),
     ``line`` (pause, blocks, events, daemon state), ``evidence`` (chain, purge, export),
     ``reports`` (figures and listings), ``pack`` (the complaint pack's reads), ``alerts``
-    (alerts under their rate limits) and ``remote`` (the admin SMS channel). Each part's module
-    is imported when the part is first used.
+    (alerts under their rate limits), ``remote`` (the admin SMS channel) and ``tallies``
+    (running totals for the metrics). Each part's module is imported when the part is first used.
     """
 
     def __init__(self, db: Database):
@@ -163,6 +166,13 @@ class Store:
         from anti_relous.store.remote import AdminChannel
 
         return AdminChannel(self.db)
+
+    @cached_property
+    def tallies(self) -> Tallies:
+        """Running totals of messages and decisions, for the metrics textfile."""
+        from anti_relous.store.tally import Tallies
+
+        return Tallies(self.db)
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> Store:

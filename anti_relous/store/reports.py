@@ -144,6 +144,63 @@ def _scalar(conn: sqlite3.Connection, query: str, params: Iterable[object] = ())
     return int(value or 0)
 
 
+def summary_of(
+    conn: sqlite3.Connection,
+    since: datetime | None,
+    until: datetime | None,
+    senders: Senders = None,
+    *,
+    inbound_messages: int,
+    message_parts: int,
+    sender_count: int,
+    decisions: dict[str, int],
+) -> Summary:
+    """A Summary from the message figures given and the range's loose parts, outbox and blocks
+    (cheap: a partial index, the outbox and the blocks are small next to the messages)."""
+    # Parts not (yet) in a message: status reports and halves of long SMS. The partial
+    # index on message_id serves "IS NULL", so this never scans the history.
+    loose_in, loose_params = period_clause("received_at", since, until, senders, "sender_raw")
+    loose = _scalar(
+        conn,
+        f"SELECT count(*) FROM inbound_parts WHERE message_id IS NULL AND {loose_in}",
+        loose_params,
+    )
+    outbox_in, outbox_params = period_clause("created_at", since, until, senders, "recipient")
+    by_state = {
+        (kind, state): (count, part_count)
+        for kind, state, count, part_count in conn.execute(
+            "SELECT kind, state, count(*), coalesce(sum(parts), 0) FROM outbox"
+            f" WHERE {outbox_in} GROUP BY kind, state",
+            outbox_params,
+        )
+    }
+    blocks_in, block_params = period_clause("created_at", since, until, senders, "target")
+    blocked, auto_blocked = conn.execute(
+        "SELECT count(DISTINCT target), count(DISTINCT CASE WHEN automatic THEN target END)"
+        f" FROM blocks WHERE is_prefix = 0 AND {blocks_in}",
+        block_params,
+    ).fetchone()
+
+    def replies(*states: str) -> int:
+        return sum(by_state.get(("reply", state), (0, 0))[0] for state in states)
+
+    sent = [value for (_, state), value in by_state.items() if state == "sent"]
+    return Summary(
+        inbound_messages=inbound_messages,
+        inbound_parts=message_parts + loose,
+        senders=sender_count,
+        replies_sent=replies("sent"),
+        replies_failed=replies("failed"),
+        replies_unknown=replies("unknown"),
+        replies_pending=replies("queued", "sending"),
+        sms_sent=sum(count for count, _ in sent),
+        parts_sent=sum(part_count for _, part_count in sent),
+        decisions=decisions,
+        blocked_numbers=int(blocked),
+        auto_blocked_numbers=int(auto_blocked),
+    )
+
+
 class Reports:
     """Counts and listings over the store, for ``status``, ``stats``, ``inbox`` and ``export``."""
 
@@ -177,31 +234,12 @@ class Reports:
         loose parts those whose sender, as received, matches.
         """
         messages_in, message_params = period_clause("received_at", since, until, senders)
-        outbox_in, outbox_params = period_clause("created_at", since, until, senders, "recipient")
         with self._db.reading() as conn:
             inbound, parts, sender_count = conn.execute(
                 "SELECT count(*), coalesce(sum(parts), 0), count(DISTINCT sender)"
                 f" FROM messages WHERE {messages_in}",
                 message_params,
             ).fetchone()
-            # Parts not (yet) in a message: status reports and halves of long SMS. The partial
-            # index on message_id serves "IS NULL", so this never scans the history.
-            loose_in, loose_params = period_clause(
-                "received_at", since, until, senders, "sender_raw"
-            )
-            loose = _scalar(
-                conn,
-                f"SELECT count(*) FROM inbound_parts WHERE message_id IS NULL AND {loose_in}",
-                loose_params,
-            )
-            by_state = {
-                (kind, state): (count, part_count)
-                for kind, state, count, part_count in conn.execute(
-                    "SELECT kind, state, count(*), coalesce(sum(parts), 0) FROM outbox"
-                    f" WHERE {outbox_in} GROUP BY kind, state",
-                    outbox_params,
-                )
-            }
             decided_in, decided_params = period_clause(
                 "m.received_at", since, until, senders, "m.sender"
             )
@@ -213,31 +251,16 @@ class Reports:
                     decided_params,
                 ).fetchall()
             )
-            blocks_in, block_params = period_clause("created_at", since, until, senders, "target")
-            blocked, auto_blocked = conn.execute(
-                "SELECT count(DISTINCT target), count(DISTINCT CASE WHEN automatic THEN target END)"
-                f" FROM blocks WHERE is_prefix = 0 AND {blocks_in}",
-                block_params,
-            ).fetchone()
-
-        def replies(*states: str) -> int:
-            return sum(by_state.get(("reply", state), (0, 0))[0] for state in states)
-
-        sent = [value for (_, state), value in by_state.items() if state == "sent"]
-        return Summary(
-            inbound_messages=int(inbound),
-            inbound_parts=int(parts) + loose,
-            senders=int(sender_count),
-            replies_sent=replies("sent"),
-            replies_failed=replies("failed"),
-            replies_unknown=replies("unknown"),
-            replies_pending=replies("queued", "sending"),
-            sms_sent=sum(count for count, _ in sent),
-            parts_sent=sum(part_count for _, part_count in sent),
-            decisions={str(reason): int(count) for reason, count in decisions.items()},
-            blocked_numbers=int(blocked),
-            auto_blocked_numbers=int(auto_blocked),
-        )
+            return summary_of(
+                conn,
+                since,
+                until,
+                senders,
+                inbound_messages=int(inbound),
+                message_parts=int(parts),
+                sender_count=int(sender_count),
+                decisions={str(reason): int(count) for reason, count in decisions.items()},
+            )
 
     def hourly(self, since: datetime | None = None, until: datetime | None = None) -> list[HourRow]:
         """Inbound messages and queued replies per UTC hour, oldest first; idle hours omitted."""
