@@ -1,10 +1,10 @@
 """The only user of sqlite3: the line's durable memory, opened and migrated in one place.
 
 ``db`` opens (WAL, busy timeout) and translates errors, ``migrations`` orders the schema;
-``inbound``, ``decisions``, ``outbox``, ``line``, ``evidence``, ``reports``, ``tally``, ``alerts``
-and ``remote`` each serve one part of the line. Imports: ``policy`` (its value types), ``alerts``
-(their rate limits), ``sms``, ``numbers``, ``coding`` and ``config``; never ``modem``,
-``service``, ``remote`` or the tools.
+``inbound``, ``decisions``, ``outbox``, ``line``, ``evidence``, ``reports``, ``pack``, ``tally``,
+``alerts`` and ``remote`` each serve one part of the line. Imports: ``policy`` (its value
+types), ``alerts`` (their rate limits), ``sms``, ``numbers``, ``coding`` and ``config``; never
+``modem``, ``service``, ``remote`` or the tools.
 """
 
 from __future__ import annotations
