@@ -82,9 +82,11 @@ def line(tmp_path, sim):
     database = tmp_path / "line.db"
     assert not database.exists()
     phone = Phone(enroll(config), timedelta(minutes=10))
-    daemon = Daemon(config, database).start().wait_ready()
-    yield daemon, phone
-    daemon.stop()
+    daemon = Daemon(config, database).start()
+    try:
+        yield daemon.wait_ready(), phone
+    finally:
+        daemon.stop()
 
 
 def sent_to(sim, number: str) -> list[str]:
