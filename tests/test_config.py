@@ -70,6 +70,12 @@ def test_missing_sections_take_defaults():
         ('[line]\nreply = "a\\u0001b"', "[line] reply", "control characters"),
         ('[alerts]\nnumbers = ["+3361"]', "[alerts] numbers", "not a valid phone number"),
         ('[alerts]\nnumbers = "+33612345678"', "[alerts] numbers", "list of numbers"),
+        ('[alerts]\nquiet = "23h-7h"', "[alerts] quiet", '"23:00-07:00"'),
+        ('[alerts]\ndigest = "24:00"', "[alerts] digest", '"08:00"'),
+        ('[admin]\nnumbers = ["+3361"]', "[admin] numbers", "not a valid phone number"),
+        ("[admin]\nmax_failures = 0", "[admin] max_failures", ">= 1"),
+        ('[metrics]\ntextfile = "anti-relous.prom"', "[metrics] textfile", "absolute path"),
+        ('[metrics]\ntextfile = "/tmp/anti-relous.txt"', "[metrics] textfile", "ending in .prom"),
         ('[modem]\nbackend = "serial"', "[modem] backend", "'at', 'gammu'"),
         ("[modem]\npin = 1234", "[modem] pin", "in quotes"),
         ('[modem]\npin = "12"', "[modem] pin", "4 to 8 digits"),
@@ -166,10 +172,12 @@ def test_relative_flag_list_is_read_next_to_the_config(tmp_path):
 
 def test_numbers_in_national_format_are_normalised_with_the_line_region():
     config = parse_config(
-        '[line]\nown_number = "06 12 34 56 78"\n[alerts]\nnumbers = ["0033698765432"]'
+        '[line]\nown_number = "06 12 34 56 78"\n[alerts]\nnumbers = ["0033698765432"]\n'
+        '[admin]\nnumbers = ["06 11 22 33 44"]'
     )
     assert config.line.own_number == "+33612345678"
     assert config.alerts.numbers == ("+33698765432",)
+    assert config.admin.numbers == ("+33611223344",)
 
 
 def test_retention_zero_means_keep_forever():
