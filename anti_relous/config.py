@@ -264,6 +264,38 @@ def _prom_path(value: Any) -> str:
 
 
 @frozen_dataclass
+class AttackConfig:
+    """The attack regime: telling a raid, a swarm or a drip from the line's usual traffic, and
+    answering the genuine texters while it lasts (see README, "How it works")."""
+
+    #: "enforce"; "shadow" records what the regime would have done but acts as "off"; "off"
+    #: mutes every reply while the inbound rate is above [flood] threshold, as before.
+    mode: str = _opt("enforce", _choice("enforce", "shadow", "off"))
+    #: More new senders than this within first_contact_window is an attack too.
+    first_contacts: int = _opt(15, _whole(1))
+    first_contact_window: timedelta = _opt(timedelta(hours=3), _duration())
+    #: ...or more than this many within burst_window: the first minutes of a raid.
+    burst_contacts: int = _opt(5, _whole(1))
+    burst_window: timedelta = _opt(timedelta(minutes=10), _duration())
+    #: Under attack, a sender new to the line waits this long before its reply is decided.
+    hold: timedelta = _opt(timedelta(minutes=20), _duration(allow_zero=True))
+    #: Near-identical texts from this many senders within campaign_window are a campaign.
+    campaign_senders: int = _opt(3, _whole(2))
+    campaign_window: timedelta = _opt(timedelta(hours=24), _duration())
+    #: Short texts (under 16 letters) must be identical, from this many senders within an hour.
+    short_campaign_senders: int = _opt(8, _whole(2))
+    #: How alike two texts must be (percent, after normalising) to be one campaign.
+    similarity: int = _opt(85, _whole(50))
+    #: This many senders within campaign_window from one number block (all digits but the
+    #: last 4: a SIM farm's consecutive numbers) and the block is suppressed.
+    block_senders: int = _opt(3, _whole(2))
+    #: Under attack, new senders who have not shown they are people are answered from a
+    #: budget of new_senders_burst replies, refilled by new_senders_per_day.
+    new_senders_burst: int = _opt(25, _whole(0))
+    new_senders_per_day: int = _opt(15, _whole(0))
+
+
+@frozen_dataclass
 class AlertsConfig:
     """Who is told by SMS when something needs a person, and when they may be woken."""
 
@@ -383,6 +415,7 @@ class Config:
     line = Section(LineConfig)
     quota = Section(QuotaConfig)
     flood = Section(FloodConfig)
+    attack = Section(AttackConfig)
     alerts = Section(AlertsConfig)
     admin = Section(AdminConfig)
     metrics = Section(MetricsConfig)

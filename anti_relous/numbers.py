@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 
 from anti_relous.sms import NumberKind, PhoneNumber
 
@@ -35,6 +35,8 @@ def _kind_by_type() -> dict[int, NumberKind]:
     }
 
 
+#: A flood repeats the same few hundred senders: parsing each once saves most of the ingest.
+@lru_cache(maxsize=8192)
 def classify(raw: str, default_region: str) -> PhoneNumber:
     """Normalise ``raw`` (as received or typed) and classify it.
 

@@ -32,18 +32,23 @@ from anti_relous.modem.errors import (
 from anti_relous.modem.pdu import decode_stored
 from anti_relous.monitor import Monitor
 from anti_relous.numbers import mask
-from anti_relous.policy import Decision, Reason, Rules
+from anti_relous.policy import Decision, Reason, Rules, regime
 from anti_relous.remote import AdminSettings, handle_admin_sms
 from anti_relous.sms import InboundSms, PartKind, ReceivedPart
 from anti_relous.store import OutboxItem, PlannedSms, Store, StoreError
 
 log = logging.getLogger(__name__)
 
-#: Sent to [alerts] numbers when a flood starts. GSM-7 only and under 160 characters, so it
-#: stays one part (a test checks it).
+#: Sent to [alerts] numbers when flood mode starts ([attack] mode = "off" or "shadow"). GSM-7
+#: only and under 160 characters, so it stays one part (a test checks it).
 ALERT_TEXT = (
     "anti-relous : flood de SMS en cours, réponses automatiques suspendues jusqu'au retour au "
     "calme. Tous les SMS sont enregistrés. Détails : anti-relous status"
+)
+#: Sent when an attack starts ([attack] mode = "enforce"): the line keeps answering people.
+ATTACK_ALERT_TEXT = (
+    "anti-relous : attaque en cours. Nouveaux numéros mis en attente, campagnes ignorées, les "
+    "personnes ont leur réponse. Tout est enregistré. anti-relous status"
 )
 #: A +CMS ERROR before any part left is retried this many times in all, waiting 30 s, 60 s...
 MAX_SEND_ATTEMPTS = 3
@@ -64,11 +69,12 @@ class Texts:
     @classmethod
     def from_config(cls, config: Config) -> Texts:
         """The configured reply and the built-in alert, measured by the codec."""
+        alert = ATTACK_ALERT_TEXT if config.attack.mode == "enforce" else ALERT_TEXT
         return cls(
             reply=config.line.reply,
             reply_parts=text_info(config.line.reply).parts,
-            alert=ALERT_TEXT,
-            alert_parts=text_info(ALERT_TEXT).parts,
+            alert=alert,
+            alert_parts=text_info(alert).parts,
         )
 
 
@@ -119,6 +125,7 @@ class LineService:
         """Take a (re)loaded configuration; effective from the next job."""
         self.config = config
         self.rules = Rules.from_config(config)
+        self.store.campaigns.configure(self.rules.similarity, self.rules.campaign_window)
         self.texts = Texts.from_config(config)
         self.admin = AdminSettings.from_config(config)
         self.monitor.apply_config(config)
@@ -229,7 +236,7 @@ class LineService:
         return self.health
 
     def housekeeping(self) -> None:
-        """Release stale multipart groups, decide them, end a quiet flood, purge old texts."""
+        """Release stale multipart groups, decide what is due, end a quiet attack, purge."""
         now = self._clock()
         config = self.config
         try:
@@ -238,13 +245,8 @@ class LineService:
             )
             if released:
                 log.warning("%d long SMS released incomplete after the timeout", released)
-                self._decide(now)
-            line = self.store.line.state()
-            if line.in_flood:
-                total = self.store.decisions.inbound_in_window(now, self.rules.flood_window)
-                if policy.flood_should_end(line, total, self.rules, now):
-                    self.store.line.end_flood(now, "inbound rate below the threshold")
-                    log.warning("flood mode ended: replies resume")
+            # Also ends a quiet attack and decides held messages when no SMS comes to poll for.
+            self._decide(now)
             purged = self.store.evidence.purge(now, config.storage.retention)
             if purged:
                 log.info("retention: erased the texts of %d message(s)", purged)
@@ -292,6 +294,8 @@ class LineService:
         text = ", ".join(parts) + storage
         if line is not None and line.in_flood:
             text = "FLOOD mode, replies suspended; " + text
+        elif line is not None and line.under_attack:
+            text = "ATTACK under way, new senders held; " + text
         if line is not None and line.is_paused(self._clock()):
             text = "paused; " + text
         return text
@@ -480,48 +484,70 @@ def decide_pending(
     limit: int = 1000,
     admin: AdminSettings | None = None,
 ) -> list[tuple[InboundSms, Decision]]:
-    """Decide every stored, undecided message (oldest first) in one transaction.
+    """Assess the attack regime, then decide every stored message that is due (oldest first),
+    all in one transaction.
 
     Each decision is recorded with the SMS it enqueues; a crash anywhere leaves the remaining
-    messages undecided, to be decided on the next call, never twice. An admin command (with
-    ``admin`` settings) is obeyed and confirmed instead of going through the policy.
+    messages undecided, to be decided on the next call, never twice. A held message has a
+    provisional decision until its hold ends, then is decided like the others. An admin
+    command (with ``admin`` settings) is obeyed and confirmed instead of going through the policy.
     """
     decided = []
     with store.transaction():
-        for message in store.inbound.undecided(limit):
+        line = store.line.state()
+        assessment = regime.assess(line, store.decisions.traffic(rules, now), rules, now)
+        alerts = tuple(
+            PlannedSms(number, texts.alert, texts.alert_parts) for number in rules.alert_numbers
+        )
+        store.decisions.apply(assessment, now, alerts=alerts)
+        _log_regime(assessment)
+        for message in store.inbound.undecided(now, limit):
             obeyed = handle_admin_sms(store, message, admin, now) if admin else None
             if obeyed is not None:
                 store.decisions.record(message, obeyed.decision, now)
                 decided.append((message, obeyed.decision))
                 continue
-            if message.undecodable:
-                decision = Decision(
-                    False, Reason.UNDECODABLE, "the PDU could not be decoded; kept raw as evidence"
-                )
-            else:
-                usage = store.decisions.usage(message, rules, now)
-                decision = policy.decide(message, usage, rules, now)
-            reply = None
-            if decision.reply and message.sender.e164:
-                reply = PlannedSms(message.sender.e164, texts.reply, texts.reply_parts)
-            alerts = tuple(
-                PlannedSms(number, texts.alert, texts.alert_parts) for number in rules.alert_numbers
-            )
-            store.decisions.record(message, decision, now, reply=reply, alerts=alerts)
+            decision = decide_message(store, message, rules, texts, now)
             decided.append((message, decision))
-            _log_decision(message, decision)
     return decided
+
+
+def decide_message(
+    store: Store, message: InboundSms, rules: Rules, texts: Texts, now: datetime
+) -> Decision:
+    """Decide one stored message and record it (inside the caller's transaction, if any)."""
+    if message.undecodable:
+        decision = Decision(
+            False, Reason.UNDECODABLE, "the PDU could not be decoded; kept raw as evidence"
+        )
+    else:
+        usage = store.decisions.usage(message, rules, now)
+        decision = policy.decide(message, usage, rules, now)
+    reply = None
+    if decision.reply and message.sender.e164:
+        reply = PlannedSms(message.sender.e164, texts.reply, texts.reply_parts)
+    store.decisions.record(message, decision, now, reply=reply)
+    _log_decision(message, decision)
+    return decision
+
+
+def _log_regime(assessment: regime.Assessment) -> None:
+    for state, change in (("flood mode", assessment.flood), ("attack", assessment.attack)):
+        if change is regime.Change.ENTER:
+            log.warning("%s started: %s", state, assessment.detail)
+        elif change is regime.Change.EXIT:
+            log.warning("%s over: every trigger below its threshold for the cooldown", state)
 
 
 def _log_decision(message: InboundSms, decision: Decision) -> None:
     # A flood produces thousands of identical suppressions: those go to DEBUG, and the poll
     # logs one summary line; what an operator acts on (replies, blocks, flood edges) is INFO+.
     sender = mask(message.sender.key)
-    if decision.flood in (policy.FloodChange.ENTER, policy.FloodChange.EXIT):
-        log.warning("flood mode %s at message %d", decision.flood.value, message.id)
     if decision.reason is Reason.REPLIED:
         log.info("message %d from %s: reply queued", message.id, sender)
     elif decision.reason is Reason.ABUSE_BLOCK:
         log.warning("message %d from %s: sender blocked, %s", message.id, sender, decision.detail)
+    elif decision.reason is Reason.HELD:
+        log.debug("message %d from %s: held, %s", message.id, sender, decision.detail)
     else:
         log.debug("message %d from %s: no reply, %s", message.id, sender, decision.reason)

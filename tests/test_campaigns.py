@@ -13,6 +13,8 @@ COPYPASTA = "Tu crois vraiment que ton numéro anti-relou va nous arrêter ? On 
 def test_normalise_drops_case_accents_digits_and_punctuation() -> None:
     assert normalise("  Ça VA, Élodie ?? 0612345678 !!") == "ca va elodie"
     assert normalise("😡😡😡") == "😡😡😡"
+    assert normalise("😘😘 942") == normalise("😘😘 ??") == "😘😘"
+    assert normalise("0612345678") == "0612345678"
     assert normalise("") == ""
 
 

@@ -9,14 +9,17 @@ from conftest import T0
 from anti_relous.config import Config, parse_config
 from anti_relous.numbers import classify
 from anti_relous.policy import (
+    BURST_GAP,
+    PROOF_GAP,
     Block,
-    FloodChange,
+    CampaignUsage,
     LineState,
+    Mode,
     Reason,
     Rules,
+    SenderHistory,
     Usage,
     decide,
-    flood_should_end,
 )
 from anti_relous.sms import InboundSms
 
@@ -27,7 +30,6 @@ QUIET = Usage(
     line=LineState(),
     block=None,
     inbound_from_sender=1,
-    inbound_total=1,
     replies_to_sender=0,
     sent_last_hour=0,
     sent_last_day=0,
@@ -109,70 +111,16 @@ def test_exactly_the_limit_is_not_abuse():
     assert outcome(usage).reason is Reason.REPLIED
 
 
-def test_crossing_the_flood_threshold_enters_flood_mode_and_alerts_once():
-    usage = replace(QUIET, inbound_total=RULES.flood_threshold + 1)
-    decision = outcome(usage)
-    assert (decision.reason, decision.flood, decision.alert) == (
-        Reason.FLOOD,
-        FloodChange.ENTER,
-        True,
-    )
-
-
-def test_alert_is_not_repeated_within_its_minimum_interval():
-    line = LineState(last_alert_at=T0 - RULES.alert_min_interval + timedelta(seconds=1))
-    usage = replace(QUIET, line=line, inbound_total=RULES.flood_threshold + 1)
-    decision = outcome(usage)
-    assert decision.flood is FloodChange.ENTER and not decision.alert
-
-
-def test_alert_is_not_sent_when_it_would_break_a_cap():
-    usage = replace(
-        QUIET, inbound_total=RULES.flood_threshold + 1, sent_last_hour=RULES.replies_per_hour
-    )
-    assert not outcome(usage).alert
-
-
-def test_no_alert_without_alert_numbers():
-    rules = replace(RULES, alert_numbers=())
-    usage = replace(QUIET, inbound_total=RULES.flood_threshold + 1)
-    assert not outcome(usage, rules=rules).alert
-
-
-def test_in_flood_mode_nobody_is_answered_while_the_rate_stays_high():
+def test_with_the_attack_regime_off_flood_mode_answers_nobody():
     line = LineState(flood_since=T0 - timedelta(minutes=5), flood_last_above=T0)
-    decision = outcome(replace(QUIET, line=line, inbound_total=RULES.flood_threshold + 1))
-    assert (decision.reason, decision.flood) == (Reason.FLOOD, FloodChange.STILL_ABOVE)
+    rules = replace(RULES, mode=Mode.OFF)
+    decision = outcome(replace(QUIET, line=line), rules=rules)
+    assert (decision.reply, decision.reason) == (False, Reason.FLOOD)
 
 
-def test_flood_mode_lasts_the_cooldown_after_the_rate_drops():
-    line = LineState(
-        flood_since=T0 - timedelta(hours=1), flood_last_above=T0 - timedelta(minutes=29)
-    )
-    decision = outcome(replace(QUIET, line=line))
-    assert (decision.reason, decision.flood) == (Reason.FLOOD, None)
-
-
-def test_flood_mode_ends_after_the_cooldown_and_the_message_is_answered():
-    line = LineState(
-        flood_since=T0 - timedelta(hours=1), flood_last_above=T0 - RULES.flood_cooldown
-    )
-    decision = outcome(replace(QUIET, line=line))
-    assert (decision.reason, decision.flood) == (Reason.REPLIED, FloodChange.EXIT)
-
-
-def test_flood_should_end_only_when_quiet_for_the_cooldown():
-    line = LineState(flood_since=T0 - timedelta(hours=1), flood_last_above=T0)
-    assert not flood_should_end(line, 0, RULES, T0 + RULES.flood_cooldown - timedelta(seconds=1))
-    assert flood_should_end(line, 0, RULES, T0 + RULES.flood_cooldown)
-    assert not flood_should_end(line, RULES.flood_threshold + 1, RULES, T0 + timedelta(days=1))
-    assert not flood_should_end(LineState(), 0, RULES, T0)
-
-
-def test_flood_is_recorded_even_when_an_earlier_rule_gives_the_reason():
-    usage = replace(QUIET, line=LineState(paused=True), inbound_total=RULES.flood_threshold + 1)
-    decision = outcome(usage)
-    assert (decision.reason, decision.flood) == (Reason.PAUSED, FloodChange.ENTER)
+def test_when_enforcing_flood_mode_is_not_a_mute_button():
+    line = LineState(flood_since=T0 - timedelta(minutes=5), attack_since=T0)
+    assert outcome(replace(QUIET, line=line)).reason is Reason.REPLIED
 
 
 def test_a_number_already_answered_in_its_window_is_not_answered_again():
@@ -205,13 +153,11 @@ def test_global_caps_stop_replies_when_reached(field, cap, reason):
 
 
 @GLOBAL_CAPS
-def test_replies_keep_room_under_every_cap_for_the_flood_alert(field, cap, reason):
-    """Bot replies before a flood trips must not use up the hour the alert needs."""
+def test_replies_keep_room_under_every_cap_for_the_attack_alert(field, cap, reason):
+    """Bot replies before an attack is noticed must not use up the hour the alert needs."""
     almost = replace(QUIET, **{field: getattr(RULES, cap) - len(RULES.alert_numbers)})
     decision = outcome(almost)
     assert decision.reason is reason and "kept for alerts" in decision.detail
-    flood = outcome(replace(almost, inbound_total=RULES.flood_threshold + 1))
-    assert (flood.flood, flood.alert) == (FloodChange.ENTER, True)
 
 
 def test_new_recipients_keep_room_for_alert_numbers_not_yet_texted_this_month():
@@ -255,7 +201,6 @@ def test_reasons_follow_the_documented_order():
         line=LineState(paused=True),
         block=block,
         inbound_from_sender=999,
-        inbound_total=999,
         replies_to_sender=9,
         sent_last_hour=999,
         sent_last_day=999,
@@ -268,7 +213,6 @@ def test_reasons_follow_the_documented_order():
         {"line": LineState()},
         {"block": None},
         {"inbound_from_sender": 1},
-        {"inbound_total": 1},
         {"replies_to_sender": 0},
         {"sent_last_hour": 0},
         {"sent_last_day": 0},
@@ -282,7 +226,6 @@ def test_reasons_follow_the_documented_order():
         Reason.PAUSED,
         Reason.BLOCKED,
         Reason.ABUSE_BLOCK,
-        Reason.FLOOD,
         Reason.NUMBER_QUOTA,
         Reason.HOURLY_CAP,
         Reason.DAILY_CAP,
@@ -290,3 +233,214 @@ def test_reasons_follow_the_documented_order():
         Reason.RECIPIENTS_CAP,
         Reason.REPLIED,
     ]
+
+
+def test_the_attack_rules_come_in_their_documented_order():
+    """Under attack, for a new sender: campaign, number block, quota, hold, caps, budget."""
+    everything = replace(
+        UNDER_ATTACK,
+        campaign=CampaignUsage(7, short=False, senders=9, senders_last_hour=9),
+        sender=replace(NEW_SENDER, block_senders=9),
+        replies_to_sender=1,
+        sent_last_hour=RULES.replies_per_hour,
+        line=replace(ATTACK, pace_tokens=0.0, pace_at=T0),
+    )
+    order = []
+    usage = everything
+    for lift in (
+        {"campaign": None},
+        {"sender": NEW_SENDER},
+        {"replies_to_sender": 0},
+        {"held_at": T0 - RULES.hold},
+        {"sent_last_hour": 0},
+    ):
+        order.append(outcome(usage).reason)
+        usage = replace(usage, **lift)
+    order.append(outcome(usage).reason)
+    assert order == [
+        Reason.CAMPAIGN,
+        Reason.NUMBER_BLOCK,
+        Reason.NUMBER_QUOTA,
+        Reason.HELD,
+        Reason.HOURLY_CAP,
+        Reason.PACED,
+    ]
+
+
+# --- the attack regime -------------------------------------------------------------------------
+
+ATTACK = LineState(attack_since=T0 - timedelta(minutes=10), attack_last_above=T0)
+NEW_SENDER = SenderHistory(first_at=T0, arrivals=1, first_seen_under_attack=True)
+UNDER_ATTACK = replace(QUIET, line=ATTACK, sender=NEW_SENDER, arrived_under_attack=True)
+
+
+def test_a_new_sender_during_an_attack_is_held_for_a_second_look():
+    decision = outcome(UNDER_ATTACK)
+    assert (decision.reply, decision.reason) == (False, Reason.HELD)
+    assert decision.hold_until == T0 + RULES.hold
+
+
+def test_a_held_new_sender_is_answered_from_the_budget_after_the_hold():
+    later = T0 + RULES.hold
+    decision = outcome(replace(UNDER_ATTACK, held_at=T0), now=later)
+    assert (decision.reply, decision.reason) == (True, Reason.REPLIED)
+    assert decision.pace_tokens == RULES.new_senders_burst - 1
+    assert "held 20m" in decision.detail
+
+
+def test_when_the_budget_is_spent_a_single_sms_from_a_new_sender_is_paced():
+    line = replace(ATTACK, pace_tokens=0.5, pace_at=T0)
+    decision = outcome(replace(UNDER_ATTACK, line=line, held_at=T0))
+    assert (decision.reply, decision.reason) == (False, Reason.PACED)
+
+
+def test_the_budget_refills_by_new_senders_per_day():
+    line = replace(ATTACK, pace_tokens=0.0, pace_at=T0)
+    refilled = T0 + timedelta(days=1) / RULES.new_senders_per_day
+    decision = outcome(replace(UNDER_ATTACK, line=line, held_at=T0), now=refilled)
+    assert decision.reason is Reason.REPLIED and decision.pace_tokens == pytest.approx(0.0)
+
+
+def test_a_person_writing_again_after_a_human_pause_may_overdraw_the_budget():
+    person = replace(NEW_SENDER, arrivals=2, min_gap=PROOF_GAP)
+    line = replace(ATTACK, pace_tokens=0.0, pace_at=T0)
+    decision = outcome(replace(UNDER_ATTACK, line=line, sender=person, held_at=T0))
+    assert (decision.reply, decision.reason, decision.pace_tokens) == (True, Reason.REPLIED, -1)
+    overdrawn = replace(ATTACK, pace_tokens=-RULES.new_senders_burst + 0.5, pace_at=T0)
+    decision = outcome(replace(UNDER_ATTACK, line=overdrawn, sender=person, held_at=T0))
+    assert decision.reason is Reason.PACED and "a person writing again" in decision.detail
+
+
+def test_a_person_writing_again_after_a_human_pause_skips_the_hold():
+    person = replace(NEW_SENDER, arrivals=2, min_gap=PROOF_GAP)
+    assert outcome(replace(UNDER_ATTACK, sender=person)).reason is Reason.REPLIED
+
+
+def test_sms_seconds_apart_are_a_burst_not_a_person():
+    burst = replace(NEW_SENDER, arrivals=3, min_gap=BURST_GAP - timedelta(seconds=1))
+    assert outcome(replace(UNDER_ATTACK, sender=burst)).reason is Reason.HELD
+    decision = outcome(replace(UNDER_ATTACK, sender=burst, held_at=T0))
+    assert (decision.reply, decision.reason) == (False, Reason.PACED)
+    assert "a bot's rhythm" in decision.detail
+
+
+def test_a_quick_second_sms_is_neither_a_burst_nor_a_proof():
+    quick = replace(NEW_SENDER, arrivals=2, min_gap=BURST_GAP)
+    assert outcome(replace(UNDER_ATTACK, sender=quick)).reason is Reason.HELD
+    decision = outcome(replace(UNDER_ATTACK, sender=quick, held_at=T0))
+    assert decision.reason is Reason.REPLIED and "a single SMS" in decision.detail
+
+
+def test_a_sender_known_before_the_attack_is_answered_at_once():
+    known = replace(NEW_SENDER, first_at=T0 - timedelta(days=3), first_seen_under_attack=False)
+    assert outcome(replace(UNDER_ATTACK, sender=known)).reason is Reason.REPLIED
+
+
+def test_a_sender_answered_before_is_answered_at_once():
+    answered = replace(NEW_SENDER, answered_before=True)
+    assert outcome(replace(UNDER_ATTACK, sender=answered)).reason is Reason.REPLIED
+
+
+def test_an_allowlisted_sender_skips_every_attack_rule():
+    allowed = replace(NEW_SENDER, allowed=True, block_senders=9)
+    campaign = CampaignUsage(3, short=False, senders=50, senders_last_hour=50)
+    decision = outcome(replace(UNDER_ATTACK, sender=allowed, campaign=campaign))
+    assert decision.reason is Reason.REPLIED
+
+
+def test_an_allowlisted_sender_still_gets_only_its_quota():
+    allowed = replace(NEW_SENDER, allowed=True)
+    usage = replace(UNDER_ATTACK, sender=allowed, replies_to_sender=1)
+    assert outcome(usage).reason is Reason.NUMBER_QUOTA
+
+
+def test_no_attack_no_hold_and_no_budget():
+    usage = replace(QUIET, sender=replace(NEW_SENDER, first_seen_under_attack=False))
+    decision = outcome(usage)
+    assert (decision.reason, decision.pace_tokens) == (Reason.REPLIED, None)
+
+
+def test_a_zero_hold_decides_at_once():
+    rules = replace(RULES, hold=timedelta(0))
+    assert outcome(UNDER_ATTACK, rules=rules).reason is Reason.REPLIED
+
+
+# --- campaigns and number blocks ---------------------------------------------------------------
+
+
+def test_under_attack_a_long_text_from_enough_senders_is_a_campaign():
+    campaign = CampaignUsage(4, short=False, senders=RULES.campaign_senders, senders_last_hour=1)
+    known = replace(UNDER_ATTACK, sender=SenderHistory(first_seen_under_attack=False))
+    decision = outcome(replace(known, campaign=campaign))
+    assert (decision.reply, decision.reason, decision.flag_campaign) == (
+        False,
+        Reason.CAMPAIGN,
+        True,
+    )
+    assert "campaign #4" in decision.detail
+
+
+def test_outside_an_attack_alike_texts_are_answered():
+    """Many people write alike: without an attack, nobody is suppressed for it."""
+    campaign = CampaignUsage(4, short=False, senders=9, senders_last_hour=9)
+    assert outcome(replace(QUIET, campaign=campaign)).reason is Reason.REPLIED
+
+
+def test_one_sender_short_of_a_campaign_is_answered():
+    campaign = CampaignUsage(
+        4, short=False, senders=RULES.campaign_senders - 1, senders_last_hour=9
+    )
+    usage = replace(UNDER_ATTACK, campaign=campaign, sender=SenderHistory(answered_before=False))
+    assert outcome(usage).reason is Reason.REPLIED
+
+
+def test_a_short_text_is_a_campaign_only_from_many_senders_within_an_hour():
+    """Many people write "Salut ça va ?" over a day; a swarm writes it within minutes."""
+    known = replace(UNDER_ATTACK, sender=SenderHistory())
+    spread = CampaignUsage(5, short=True, senders=40, senders_last_hour=2)
+    assert outcome(replace(known, campaign=spread)).reason is Reason.REPLIED
+    burst = replace(spread, senders_last_hour=RULES.short_campaign_senders)
+    decision = outcome(replace(known, campaign=burst))
+    assert (decision.reason, decision.flag_campaign) == (Reason.CAMPAIGN, False)
+
+
+def test_a_long_campaign_found_in_an_attack_stays_one_for_its_window():
+    found = CampaignUsage(6, False, 1, 1, flagged_at=T0 - RULES.campaign_window / 2)
+    decision = outcome(replace(QUIET, campaign=found))
+    assert (decision.reason, decision.flag_campaign) == (Reason.CAMPAIGN, False)
+    stale = replace(found, flagged_at=T0 - RULES.campaign_window)
+    assert outcome(replace(QUIET, campaign=stale)).reason is Reason.REPLIED
+
+
+def test_under_attack_many_numbers_from_one_block_are_a_sim_farm():
+    farm = SenderHistory(block_senders=RULES.block_senders)
+    decision = outcome(replace(UNDER_ATTACK, sender=farm))
+    assert (decision.reply, decision.reason) == (False, Reason.NUMBER_BLOCK)
+    assert outcome(replace(QUIET, sender=farm)).reason is Reason.REPLIED
+
+
+# --- shadow mode -------------------------------------------------------------------------------
+
+
+def test_shadow_mode_acts_as_off_and_records_what_enforce_would_do():
+    rules = replace(RULES, mode=Mode.SHADOW)
+    flooded = replace(UNDER_ATTACK, line=replace(ATTACK, flood_since=T0))
+    decision = outcome(flooded, rules=rules)
+    assert (decision.reason, decision.shadow, decision.hold_until) == (
+        Reason.FLOOD,
+        Reason.HELD,
+        None,
+    )
+    campaign = CampaignUsage(4, short=False, senders=9, senders_last_hour=9)
+    known = replace(UNDER_ATTACK, sender=SenderHistory())
+    decision = outcome(replace(known, campaign=campaign), rules=rules)
+    assert (decision.reason, decision.shadow, decision.flag_campaign) == (
+        Reason.REPLIED,
+        Reason.CAMPAIGN,
+        True,
+    )
+
+
+def test_shadow_mode_records_nothing_when_both_agree():
+    rules = replace(RULES, mode=Mode.SHADOW)
+    assert outcome(rules=rules).shadow is None

@@ -27,11 +27,15 @@ REASONS = (
     "destination_filtered",
     "abuse_block",
     "flood",
+    "campaign",
+    "number_block",
     "number_quota",
+    "held",
     "hourly_cap",
     "daily_cap",
     "monthly_cap",
     "recipients_cap",
+    "paced",
     "replied",
     "undecodable",
     "admin",
@@ -151,9 +155,11 @@ class App:
     must not keep the operator from pausing the line.
     """
 
-    def __init__(self, config_option: str | None):
+    def __init__(self, config_option: str | None, database_option: Path | None = None):
         self.config_option = config_option
         self.lenient = False
+        #: ``--database``: read this database instead of the configuration's.
+        self.database_option = database_option
         self._config: Config | None = None
         self._store: Store | None = None
 
@@ -166,12 +172,30 @@ class App:
 
     @property
     def config(self) -> Config:
-        """The loaded configuration (ConfigError, exit 2, if missing or invalid)."""
-        if self._config is None:
-            from anti_relous.config import open_config
+        """The loaded configuration (ConfigError, exit 2, if missing or invalid).
 
-            self._config = open_config(self.config_path, lenient=self.lenient, warn=_warn)
+        With ``--database`` and no configuration file anywhere, the built-in defaults: reading
+        a replay's or a copied database needs no installed line.
+        """
+        if self._config is None:
+            from anti_relous.config import Config, open_config
+
+            if (
+                self.database_option is not None
+                and self.config_option is None
+                and not self.config_path.exists()
+            ):
+                self._config = Config()
+            else:
+                self._config = open_config(self.config_path, lenient=self.lenient, warn=_warn)
         return self._config
+
+    @property
+    def database(self) -> Path:
+        """``--database``, else the configuration's ``[storage] database``."""
+        if self.database_option is not None:
+            return self.database_option
+        return self.config.storage.database
 
     @property
     def store(self) -> Store:
@@ -179,7 +203,7 @@ class App:
         if self._store is None:
             from anti_relous.store import Store
 
-            self._store = Store.open(self.config.storage.database, create=False)
+            self._store = Store.open(self.database, create=False)
         return self._store
 
     def close(self) -> None:
@@ -341,14 +365,21 @@ def sender_filter(app: App, raw: str | None) -> str | None:
     metavar="PATH",
     help="Configuration file [default: $ANTI_RELOUS_CONFIG, else /etc/anti-relous/config.toml].",
 )
+@click.option(
+    "--database",
+    "database_option",
+    metavar="PATH",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read this database instead of [storage] database (a replay's, a copy of evidence).",
+)
 @click.version_option(__version__, prog_name="anti-relous")
 @click.pass_context
-def cli(ctx: click.Context, config_option: str | None) -> None:
+def cli(ctx: click.Context, config_option: str | None, database_option: Path | None) -> None:
     """Run and steer an anti-relous SMS line.
 
     Every command reads the configuration (--config) and, except `init`, `run`, `simulate` and
     `demo`, the line's existing database. Try `anti-relous demo` first.
     """
-    app = App(config_option)
+    app = App(config_option, database_option)
     ctx.obj = app
     ctx.call_on_close(app.close)

@@ -2,267 +2,238 @@
 
 No I/O and no clock here: the store gathers a ``Usage`` snapshot, ``decide`` returns a
 ``Decision`` (with the state changes it implies), and the store records both in one transaction.
+``regime`` says when the line is under attack; ``campaigns`` groups near-identical texts.
 Imports: ``config``, ``sms`` and pure helpers (``campaigns`` on RapidFuzz); never ``store``,
 ``modem``, ``clock`` or an entry point (tests/test_imports.py holds it).
+
+The rules, in order (the first that applies gives the reason):
+
+1. ``paused``, ``blocked``, ``destination_filtered``, ``abuse_block``: as they always were.
+2. With ``[attack] mode = "off"``: ``flood`` mutes everyone while the inbound rate is too high.
+3. ``campaign`` (the text is near-identical to other senders' texts) and ``number_block`` (the
+   sender's block of 10,000 numbers is sending from many numbers): suppressed under attack, and
+   a long campaign found in an attack for a day after. Allowlisted senders skip these and
+   everything attack-related below.
+4. ``number_quota``: the sender already had its replies.
+5. ``held``: under attack, a sender new to the line waits ``[attack] hold`` (not final), so that
+   a campaign or a burst shows itself before anything is answered.
+6. ``hourly_cap``, ``daily_cap``, ``monthly_cap``, ``recipients_cap``: as they always were.
+7. ``paced``: under attack, a new sender is answered only from the new-senders budget (a
+   person who writes again after a human pause may overdraw it), never one bursting SMS within
+   seconds, so no attack spends the month.
+8. ``replied``.
 """
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from anti_relous.config import Config, format_duration
+from anti_relous.config import format_duration
+from anti_relous.policy.model import (
+    Block,
+    CampaignUsage,
+    Decision,
+    LineState,
+    Mode,
+    Reason,
+    Rules,
+    SenderHistory,
+    Usage,
+)
+from anti_relous.policy.regime import budget_level
 from anti_relous.sms import InboundSms, NumberKind
 
+__all__ = [
+    "BURST_GAP",
+    "PROOF_GAP",
+    "Block",
+    "CampaignUsage",
+    "Decision",
+    "LineState",
+    "Mode",
+    "Reason",
+    "Rules",
+    "SenderHistory",
+    "Usage",
+    "decide",
+]
 
-class Reason(enum.StrEnum):
-    """Why a message was (not) answered. Rules apply in this order; the first one wins."""
-
-    PAUSED = "paused"
-    BLOCKED = "blocked"
-    DESTINATION_FILTERED = "destination_filtered"
-    ABUSE_BLOCK = "abuse_block"
-    FLOOD = "flood"
-    NUMBER_QUOTA = "number_quota"
-    HOURLY_CAP = "hourly_cap"
-    DAILY_CAP = "daily_cap"
-    MONTHLY_CAP = "monthly_cap"
-    RECIPIENTS_CAP = "recipients_cap"
-    REPLIED = "replied"
-    #: Not a policy outcome: the PDU could not be decoded, so there is no sender to answer.
-    UNDECODABLE = "undecodable"
-    #: Not a policy outcome: an admin command by SMS (remote/), obeyed and confirmed apart.
-    ADMIN = "admin"
-
-
-@dataclass(frozen=True)
-class Rules:
-    """The policy's knobs, taken from the configuration."""
-
-    allowed_regions: frozenset[str]
-    own_number: str
-    replies_per_number: int
-    number_window: timedelta
-    max_inbound_per_number: int
-    abuse_window: timedelta
-    block_duration: timedelta
-    replies_per_hour: int
-    replies_per_day: int
-    replies_per_month: int
-    recipients_per_month: int
-    flood_threshold: int
-    flood_window: timedelta
-    flood_cooldown: timedelta
-    alert_numbers: tuple[str, ...]
-    alert_min_interval: timedelta
-
-    @classmethod
-    def from_config(cls, config: Config) -> Rules:
-        """The rules a configuration describes."""
-        quota, flood = config.quota, config.flood
-        return cls(
-            allowed_regions=frozenset(config.line.allowed_regions),
-            own_number=config.line.own_number,
-            replies_per_number=quota.replies_per_number,
-            number_window=quota.number_window,
-            max_inbound_per_number=quota.max_inbound_per_number,
-            abuse_window=quota.abuse_window,
-            block_duration=quota.block_duration,
-            replies_per_hour=quota.replies_per_hour,
-            replies_per_day=quota.replies_per_day,
-            replies_per_month=quota.replies_per_month,
-            recipients_per_month=quota.recipients_per_month,
-            flood_threshold=flood.threshold,
-            flood_window=flood.window,
-            flood_cooldown=flood.cooldown,
-            alert_numbers=config.alerts.numbers,
-            alert_min_interval=config.alerts.min_interval,
-        )
-
-
-@dataclass(frozen=True)
-class LineState:
-    """The line's switches and memory, as stored."""
-
-    paused: bool = False
-    paused_until: datetime | None = None
-    pause_reason: str | None = None
-    #: When the current flood began; None outside flood mode.
-    flood_since: datetime | None = None
-    #: The last time the inbound rate was seen above the threshold.
-    flood_last_above: datetime | None = None
-    last_alert_at: datetime | None = None
-
-    def is_paused(self, now: datetime) -> bool:
-        """Paused, and the pause (if it has an end) has not ended."""
-        return self.paused and (self.paused_until is None or now < self.paused_until)
-
-    @property
-    def in_flood(self) -> bool:
-        """True in flood mode."""
-        return self.flood_since is not None
-
-
-@dataclass(frozen=True)
-class Block:
-    """A block matching the sender: exact number or prefix, manual or automatic."""
-
-    target: str
-    is_prefix: bool
-    until: datetime | None
-    reason: str
-    automatic: bool
-
-    def active(self, now: datetime) -> bool:
-        """True until its expiry, forever without one."""
-        return self.until is None or now < self.until
-
-
-@dataclass(frozen=True)
-class Usage:
-    """What the store counted for this message. Counts of inbound include the message itself."""
-
-    line: LineState
-    block: Block | None
-    #: Messages from this sender within ``abuse_window``.
-    inbound_from_sender: int
-    #: Messages from everyone within ``flood_window``.
-    inbound_total: int
-    #: SMS sent or queued to this sender within ``number_window``.
-    replies_to_sender: int
-    #: SMS sent or queued (replies, alerts, manual) in the last hour / 24 hours / calendar month.
-    sent_last_hour: int
-    sent_last_day: int
-    sent_this_month: int
-    #: Distinct recipients this calendar month, and whether this sender is already one of them.
-    recipients_this_month: int
-    sender_is_recipient_this_month: bool
-    #: How many alert numbers are not yet recipients this month (an alert would add them).
-    alert_numbers_new_this_month: int = 0
-
-
-class FloodChange(enum.StrEnum):
-    """How a decision moves the flood breaker."""
-
-    ENTER = "enter"
-    #: Still above the threshold: remember when, so the cooldown starts later.
-    STILL_ABOVE = "still_above"
-    EXIT = "exit"
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The outcome for one message and the state changes it implies."""
-
-    reply: bool
-    reason: Reason
-    #: One line for the operator: the rule's figures ("21 SMS in 1h, limit 20").
-    detail: str
-    #: Set when this message triggers an automatic block of its sender, until then.
-    block_until: datetime | None = None
-    flood: FloodChange | None = None
-    #: True when an alert SMS must be queued to every alert number.
-    alert: bool = False
+#: SMS at least this far apart show a person typing again.
+PROOF_GAP = timedelta(seconds=20)
+#: SMS closer than this are a machine's burst: nobody types, sends and types again so fast.
+BURST_GAP = timedelta(seconds=5)
 
 
 def decide(message: InboundSms, usage: Usage, rules: Rules, now: datetime) -> Decision:
     """Apply the rules in order; the first that applies gives the reason."""
-    flood, alert = _flood_transition(usage, rules, now)
-    in_flood = flood in (FloodChange.ENTER, FloodChange.STILL_ABOVE) or (
-        usage.line.in_flood and flood is not FloodChange.EXIT
-    )
+    if rules.mode is Mode.ENFORCE:
+        return _decide(message, usage, rules, now, attack_rules=True)
+    decision = _decide(message, usage, rules, now, attack_rules=False)
+    if rules.mode is Mode.SHADOW:
+        would = _decide(message, usage, rules, now, attack_rules=True)
+        if would.reason is not decision.reason:
+            # Found campaigns are recorded (state, not action), so later shadows see them.
+            decision = replace(decision, shadow=would.reason, flag_campaign=would.flag_campaign)
+    return decision
 
-    def skip(reason: Reason, detail: str, block_until: datetime | None = None) -> Decision:
-        return Decision(False, reason, detail, block_until, flood, alert)
 
+def _decide(
+    message: InboundSms, usage: Usage, rules: Rules, now: datetime, *, attack_rules: bool
+) -> Decision:
     line = usage.line
     if line.is_paused(now):
         until = f" until {line.paused_until.isoformat()}" if line.paused_until else ""
-        return skip(Reason.PAUSED, f"line paused{until}: {line.pause_reason or 'no reason given'}")
+        return _no(Reason.PAUSED, f"line paused{until}: {line.pause_reason or 'no reason given'}")
     if usage.block is not None and usage.block.active(now):
-        return skip(Reason.BLOCKED, _describe_block(usage.block))
+        return _no(Reason.BLOCKED, _describe_block(usage.block))
     filtered = _destination_problem(message, rules)
     if filtered:
-        return skip(Reason.DESTINATION_FILTERED, filtered)
+        return _no(Reason.DESTINATION_FILTERED, filtered)
     if usage.inbound_from_sender > rules.max_inbound_per_number:
-        return skip(
+        return Decision(
+            False,
             Reason.ABUSE_BLOCK,
             f"{usage.inbound_from_sender} SMS in {_span(rules.abuse_window)}, limit "
             f"{rules.max_inbound_per_number}: blocked for {_span(rules.block_duration)}",
             block_until=now + rules.block_duration,
         )
-    if in_flood:
-        return skip(
-            Reason.FLOOD,
-            f"flood mode: {usage.inbound_total} SMS in {_span(rules.flood_window)}, "
-            f"threshold {rules.flood_threshold}",
-        )
+    if not attack_rules and line.in_flood:
+        return _no(Reason.FLOOD, f"flood mode since {line.flood_since:%H:%M}: replies suspended")
+    sender = usage.sender
+    guarded = attack_rules and not sender.allowed
+    if guarded:
+        attack = usage.arrived_under_attack or line.under_attack
+        suppressed = _suppression(usage, rules, now, under_attack=attack)
+        if suppressed is not None:
+            return suppressed
     if usage.replies_to_sender >= rules.replies_per_number:
-        return skip(
+        return _no(
             Reason.NUMBER_QUOTA,
             f"already {usage.replies_to_sender} SMS sent to this number in "
             f"{_span(rules.number_window)}, limit {rules.replies_per_number}",
         )
+    scrutinised = guarded and usage.arrived_under_attack and _new_sender(sender)
+    proven = _proven(sender)
+    if scrutinised and not proven and usage.held_at is None:
+        hold_until = message.received_at + rules.hold
+        if hold_until > now:
+            return Decision(
+                False,
+                Reason.HELD,
+                f"new sender during an attack: held {_span(rules.hold)} for a second look",
+                hold_until=hold_until,
+            )
     # Replies leave room under every cap for one alert to each alert number: otherwise the
-    # bot replies sent before a flood trips the breaker would use up the hour, and the
-    # operators would never hear of the flood.
+    # bot replies sent before an attack is noticed would use up the hour, and the operators
+    # would never hear of it.
     reserve = len(rules.alert_numbers)
     cap = _cap_reached(
         usage.sent_last_hour, usage.sent_last_day, usage.sent_this_month, rules, reserve=reserve
     )
     if cap:
-        return skip(*cap)
+        return _no(*cap)
     recipients = usage.recipients_this_month + usage.alert_numbers_new_this_month
     if not usage.sender_is_recipient_this_month and recipients >= rules.recipients_per_month:
         kept = usage.alert_numbers_new_this_month
-        return skip(
+        return _no(
             Reason.RECIPIENTS_CAP,
             f"{usage.recipients_this_month} distinct numbers answered this month, limit "
             f"{rules.recipients_per_month}" + (f" ({kept} kept for alerts)" if kept else ""),
         )
-    return Decision(True, Reason.REPLIED, "first message within the quotas", None, flood, alert)
-
-
-def flood_should_end(line: LineState, inbound_total: int, rules: Rules, now: datetime) -> bool:
-    """For housekeeping when no message arrives: has the rate stayed low for the cooldown?"""
-    if not line.in_flood or inbound_total > rules.flood_threshold:
-        return False
-    last_above = line.flood_last_above or line.flood_since
-    return last_above is not None and now - last_above >= rules.flood_cooldown
-
-
-def _flood_transition(usage: Usage, rules: Rules, now: datetime) -> tuple[FloodChange | None, bool]:
-    above = usage.inbound_total > rules.flood_threshold
-    line = usage.line
-    if above:
-        if line.in_flood:
-            return FloodChange.STILL_ABOVE, False
-        return FloodChange.ENTER, _alert_allowed(usage, rules, now)
-    if flood_should_end(line, usage.inbound_total, rules, now):
-        return FloodChange.EXIT, False
-    return None, False
-
-
-def _alert_allowed(usage: Usage, rules: Rules, now: datetime) -> bool:
-    """One alert per ``min_interval``, and only if the alert SMS fit within every cap."""
-    if not rules.alert_numbers:
-        return False
-    last = usage.line.last_alert_at
-    if last is not None and now - last < rules.alert_min_interval:
-        return False
-    count = len(rules.alert_numbers)
-    fits_caps = (
-        _cap_reached(
-            usage.sent_last_hour + count - 1,
-            usage.sent_last_day + count - 1,
-            usage.sent_this_month + count - 1,
-            rules,
+    held = f"held {_span(now - usage.held_at)}, then " if usage.held_at is not None else ""
+    if scrutinised and _bursting(sender):
+        return _no(
+            Reason.PACED,
+            f"{held}new sender during an attack sending {sender.arrivals} SMS, some within "
+            f"seconds of each other: a bot's rhythm, not answered",
         )
-        is None
+    if scrutinised and not usage.sender_is_recipient_this_month:
+        return _from_budget(line, rules, now, proven=proven, held=held)
+    return Decision(True, Reason.REPLIED, "first message within the quotas")
+
+
+def _from_budget(
+    line: LineState, rules: Rules, now: datetime, *, proven: bool, held: str
+) -> Decision:
+    """A new sender under attack is answered from the new-senders budget. A single SMS needs a
+    whole unit left; a person who wrote again after a human pause may draw it down to minus
+    one burst, so an attack of bots writing like people cannot spend the month either."""
+    level = budget_level(line, rules, now)
+    floor = 1 - rules.new_senders_burst if proven else 1
+    who = "a person writing again" if proven else "a single SMS"
+    if level < floor:
+        return _no(
+            Reason.PACED,
+            f"{held}new sender during an attack ({who}): the budget of "
+            f"{rules.new_senders_burst} replies (+{rules.new_senders_per_day} a day) is spent",
+        )
+    return Decision(
+        True,
+        Reason.REPLIED,
+        f"{held}{who}, answered from the new-senders budget ({level - 1:.0f} left)",
+        pace_tokens=level - 1,
     )
-    new_recipients = usage.recipients_this_month + usage.alert_numbers_new_this_month
-    return fits_caps and new_recipients <= rules.recipients_per_month
+
+
+def _no(reason: Reason, detail: str) -> Decision:
+    return Decision(False, reason, detail)
+
+
+def _suppression(
+    usage: Usage, rules: Rules, now: datetime, *, under_attack: bool
+) -> Decision | None:
+    """Campaign members and bursting number blocks get nothing.
+
+    They are looked for under attack only (many people write alike, a few neighbours share a
+    block); a long campaign found during an attack stays one for ``campaign_window``, so the
+    next wave of a raid finds it waiting even if the line calmed down in between.
+    """
+    campaign = usage.campaign
+    if campaign is not None:
+        flagged = (
+            not campaign.short
+            and campaign.flagged_at is not None
+            and now - campaign.flagged_at < rules.campaign_window
+        )
+        if campaign.short:
+            found = campaign.senders_last_hour >= rules.short_campaign_senders
+            figures = f"{campaign.senders_last_hour} senders in the last hour"
+        else:
+            found = campaign.senders >= rules.campaign_senders
+            figures = f"{campaign.senders} senders in {_span(rules.campaign_window)}"
+        found = found and under_attack
+        if flagged or found:
+            return Decision(
+                False,
+                Reason.CAMPAIGN,
+                f"campaign #{campaign.id}: the same text from {figures}"
+                if found
+                else f"campaign #{campaign.id}, found {campaign.flagged_at:%Y-%m-%d %H:%M}",
+                flag_campaign=found and not flagged and not campaign.short,
+            )
+    if under_attack and usage.sender.block_senders >= rules.block_senders:
+        return _no(
+            Reason.NUMBER_BLOCK,
+            f"{usage.sender.block_senders} numbers of this block (all but the last 4 digits) "
+            f"texted within {_span(rules.campaign_window)}, limit {rules.block_senders - 1}",
+        )
+    return None
+
+
+def _new_sender(sender: SenderHistory) -> bool:
+    """Neither answered before nor first seen outside an attack."""
+    return not sender.answered_before and sender.first_seen_under_attack
+
+
+def _proven(sender: SenderHistory) -> bool:
+    """Several SMS, each after a human pause: a person writing, not a bot bursting."""
+    return sender.arrivals >= 2 and sender.min_gap is not None and sender.min_gap >= PROOF_GAP
+
+
+def _bursting(sender: SenderHistory) -> bool:
+    """Two SMS within a few seconds of each other: a machine's rhythm."""
+    return sender.arrivals >= 2 and sender.min_gap is not None and sender.min_gap < BURST_GAP
 
 
 def _cap_reached(

@@ -27,7 +27,8 @@ def normalise(text: str) -> str:
     """The comparable form: letters only, lower case, without accents, single-spaced.
 
     Digits and punctuation are dropped because bots vary them to defeat exact matching
-    ("... 4821", "!!!"). A text of emoji or symbols only keeps them, so that it still has a form.
+    ("... 4821", "!!!"). A text of emoji or symbols only keeps its symbols, so that it still
+    has a form ("😘😘 942" and "😘😘 ??" are one).
     """
     decomposed = unicodedata.normalize("NFKD", text)
     words: list[str] = []
@@ -44,7 +45,12 @@ def normalise(text: str) -> str:
         words.append("".join(word))
     if words:
         return " ".join(words)
-    return "".join(c for c in decomposed if not c.isspace() and unicodedata.category(c) != "Cc")
+    # No letters: the symbols (emoji) are the text; digits and punctuation are still a bot's
+    # variation ("😘😘 942"). Only a text of digits or punctuation alone keeps them.
+    symbols = "".join(c for c in decomposed if unicodedata.category(c).startswith("S"))
+    return symbols or "".join(
+        c for c in decomposed if not c.isspace() and unicodedata.category(c) != "Cc"
+    )
 
 
 def is_short(normal: str) -> bool:

@@ -33,10 +33,11 @@ from anti_relous.store.migrations import LATEST_VERSION, migrate, schema_version
 
 if TYPE_CHECKING:
     from anti_relous.store.alerts import Alerts
+    from anti_relous.store.campaigns import CampaignIndex, CampaignRow
     from anti_relous.store.decisions import Caps, Decisions, PlannedSms
     from anti_relous.store.evidence import Evidence, VerifyResult
     from anti_relous.store.inbound import Inbound, IngestResult
-    from anti_relous.store.line import BlockRow, Event, Line
+    from anti_relous.store.line import AllowRow, BlockRow, Event, Line
     from anti_relous.store.outbox import Outbox, OutboxItem
     from anti_relous.store.pack import PackReads
     from anti_relous.store.remote import AdminChannel, Credential
@@ -48,7 +49,9 @@ if TYPE_CHECKING:
 _LAZY = {
     "AdminChannel": "anti_relous.store.remote",
     "Alerts": "anti_relous.store.alerts",
+    "AllowRow": "anti_relous.store.line",
     "BlockRow": "anti_relous.store.line",
+    "CampaignRow": "anti_relous.store.campaigns",
     "Caps": "anti_relous.store.decisions",
     "Credential": "anti_relous.store.remote",
     "Event": "anti_relous.store.line",
@@ -70,7 +73,9 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "AdminChannel",
     "Alerts",
+    "AllowRow",
     "BlockRow",
+    "CampaignRow",
     "Caps",
     "Credential",
     "Event",
@@ -93,11 +98,12 @@ __all__ = [
 class Store:
     """The database, grouped by what the line does with it.
 
-    ``inbound`` (ingest, assembly), ``decisions`` (usage, recording), ``outbox`` (sending),
-    ``line`` (pause, blocks, events, daemon state), ``evidence`` (chain, purge, export),
-    ``reports`` (figures and listings), ``pack`` (the complaint pack's reads), ``alerts``
-    (alerts under their rate limits), ``remote`` (the admin SMS channel) and ``tallies``
-    (running totals for the metrics). Each part's module is imported when the part is first used.
+    ``inbound`` (ingest, assembly), ``campaigns`` (near-identical texts), ``decisions`` (usage,
+    the attack regime, recording), ``outbox`` (sending), ``line`` (pause, blocks, allowlist,
+    events, daemon state), ``evidence`` (chain, purge, export), ``reports`` (figures and
+    listings), ``pack`` (the complaint pack's reads), ``alerts`` (when each alert last left),
+    ``remote`` (the admin channel) and ``tallies`` (running totals for the metrics). Each part's
+    module is imported when the part is first used.
     """
 
     def __init__(self, db: Database):
@@ -105,18 +111,25 @@ class Store:
         self.path = db.path
 
     @cached_property
+    def campaigns(self) -> CampaignIndex:
+        """Near-identical texts: the campaign each new message joins."""
+        from anti_relous.store.campaigns import CampaignIndex
+
+        return CampaignIndex(self.db)
+
+    @cached_property
     def inbound(self) -> Inbound:
         """Ingest and multipart assembly."""
         from anti_relous.store.inbound import Inbound
 
-        return Inbound(self.db)
+        return Inbound(self.db, self.campaigns)
 
     @cached_property
     def decisions(self) -> Decisions:
-        """Usage snapshots for the policy, and the recording of its decisions."""
+        """Usage snapshots, the attack regime, and the recording of decisions."""
         from anti_relous.store.decisions import Decisions
 
-        return Decisions(self.db)
+        return Decisions(self.db, self.campaigns)
 
     @cached_property
     def outbox(self) -> Outbox:
@@ -175,8 +188,11 @@ class Store:
         return Tallies(self.db)
 
     @classmethod
-    def open(cls, path: Path, *, create: bool = True) -> Store:
-        """Open (``create``: and create 0660 if missing) and migrate the database at ``path``."""
+    def open(cls, path: Path, *, create: bool = True, scratch: bool = False) -> Store:
+        """Open (``create``: and create 0660 if missing) and migrate the database at ``path``.
+
+        ``scratch`` is for throwaway databases (a replay): commits skip every fsync.
+        """
         conn = connect(path, create=create)
         try:
             version = schema_version(conn)
@@ -192,7 +208,7 @@ class Store:
         except BaseException:
             conn.close()
             raise
-        return cls(Database(conn, path))
+        return cls(Database(conn, path, scratch=scratch))
 
     @contextlib.contextmanager
     def transaction(self, *, durable: bool = False) -> Iterator[None]:

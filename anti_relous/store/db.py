@@ -70,11 +70,13 @@ class StoreVersionError(StoreError):
 
 def to_db(moment: datetime) -> str:
     """A fixed-width UTC text that sorts like time: ``2026-11-28T14:00:00.000000Z``."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime given to the store; pass an aware UTC datetime")
+    if moment.tzinfo is not UTC:
+        if moment.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware UTC datetime")
+        moment = moment.astimezone(UTC)
     # isoformat() and fromisoformat() are C code; strftime/strptime cost 2.5 and 8 us a call,
     # paid several times per decision (benchmarks/flood.py). "+00:00" is spelled "Z".
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def inserted_id(cursor: sqlite3.Cursor) -> int:
@@ -200,9 +202,13 @@ def translate(error: sqlite3.Error, path: Path) -> StoreError:
 class Database:
     """A connection plus the transaction discipline of the store."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path):
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, scratch: bool = False):
         self.conn = conn
         self.path = path
+        #: A throwaway database (``anti-relous replay``): nothing is fsynced, durable or not.
+        self.scratch = scratch
+        if scratch:
+            conn.execute("PRAGMA synchronous = OFF")
 
     @contextlib.contextmanager
     def atomic(self, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
@@ -215,6 +221,7 @@ class Database:
             yield self.conn
             return
         try:
+            durable = durable and not self.scratch
             if durable:
                 self.conn.execute("PRAGMA synchronous = FULL")
             self.conn.execute("BEGIN IMMEDIATE")

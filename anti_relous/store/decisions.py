@@ -1,8 +1,9 @@
-"""What the policy needs counted, and the recording of its decisions with their replies.
+"""What the policy needs counted, the attack regime's state, and the recording of decisions.
 
-A decision, the SMS it enqueues and the state it changes (auto-block, flood mode, alert time) are
-written in one transaction (DESIGN invariant 3); the ``undecided`` queue entry goes with them, so
-a message is decided exactly once even across crashes.
+A decision, the SMS it enqueues and the state it changes (auto-block, campaign found, budget
+spent) are written in one transaction (DESIGN invariant 3); the ``undecided`` queue entry goes
+with them, so a message is decided exactly once even across crashes. A held message keeps its
+queue entry, with the time it is due again.
 """
 
 from __future__ import annotations
@@ -11,11 +12,20 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from anti_relous.policy import Decision, FloodChange, Reason, Rules, Usage
+from anti_relous.policy import Decision, Rules, SenderHistory, Usage
+from anti_relous.policy.regime import Assessment, Change, Traffic
 from anti_relous.sms import InboundSms
 from anti_relous.store import outbox
-from anti_relous.store.db import Database, to_db
-from anti_relous.store.line import active_block, add_block, log_event, read_state, set_flood
+from anti_relous.store.campaigns import CampaignIndex
+from anti_relous.store.db import Database, from_db, to_db
+from anti_relous.store.line import (
+    active_block,
+    add_block,
+    attack_periods,
+    log_event,
+    read_state,
+    within,
+)
 
 
 @dataclass(frozen=True)
@@ -48,83 +58,157 @@ def _count(conn: sqlite3.Connection, query: str, params: tuple[object, ...]) -> 
     return value
 
 
+_CAPS = """
+SELECT
+    (SELECT count(*) FROM outbox WHERE created_at > :hour),
+    (SELECT count(*) FROM outbox WHERE created_at > :day),
+    (SELECT count(*) FROM outbox WHERE created_at >= :month_start),
+    (SELECT count(*) FROM monthly_recipients WHERE month = :month)
+"""
+
+
+def _cap_params(now: datetime) -> dict[str, str]:
+    return {
+        "hour": to_db(now - timedelta(hours=1)),
+        "day": to_db(now - timedelta(days=1)),
+        "month_start": to_db(month_start(now)),
+        "month": outbox.month_key(now),
+    }
+
+
 def caps(conn: sqlite3.Connection, now: datetime) -> Caps:
     """Counts for the global caps, as of ``now``."""
-    return Caps(
-        last_hour=_count(
-            conn, "SELECT count(*) FROM outbox WHERE created_at > ?",
-            (to_db(now - timedelta(hours=1)),),
-        ),
-        last_day=_count(
-            conn, "SELECT count(*) FROM outbox WHERE created_at > ?",
-            (to_db(now - timedelta(days=1)),),
-        ),
-        this_month=_count(
-            conn, "SELECT count(*) FROM outbox WHERE created_at >= ?", (to_db(month_start(now)),)
-        ),
-        recipients_this_month=_count(
-            conn, "SELECT count(*) FROM monthly_recipients WHERE month = ?",
-            (outbox.month_key(now),),
-        ),
-    )  # fmt: skip
+    return Caps(*conn.execute(_CAPS, _cap_params(now)).fetchone())
+
+
+def _is_recipient(conn: sqlite3.Connection, month: str, number: str) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM monthly_recipients WHERE month = ? AND recipient = ?", (month, number)
+        ).fetchone()
+        is not None
+    )
+
+
+def _new_alert_numbers(conn: sqlite3.Connection, rules: Rules, now: datetime) -> int:
+    month = outbox.month_key(now)
+    return sum(1 for number in rules.alert_numbers if not _is_recipient(conn, month, number))
+
+
+#: The scalar counts of one usage snapshot, in one statement (each subquery rides an index).
+_USAGE = """
+SELECT
+    (SELECT count(*) FROM messages
+        WHERE sender = :sender AND received_at > :since AND id <= :id),
+    (SELECT count(DISTINCT group_id) FROM inbound_parts WHERE sender = :sender
+        AND received_at > :since AND message_id IS NULL AND concat_total IS NOT NULL),
+    (SELECT count(*) FROM outbox WHERE recipient = :recipient AND created_at > :number_window),
+    (SELECT count(*) FROM outbox WHERE created_at > :hour),
+    (SELECT count(*) FROM outbox WHERE created_at > :day),
+    (SELECT count(*) FROM outbox WHERE created_at >= :month_start),
+    (SELECT count(*) FROM monthly_recipients WHERE month = :month),
+    EXISTS (SELECT 1 FROM monthly_recipients WHERE month = :month AND recipient = :recipient),
+    EXISTS (SELECT 1 FROM outbox WHERE recipient = :recipient),
+    EXISTS (SELECT 1 FROM allowlist WHERE number = :recipient AND removed_at IS NULL),
+    (SELECT campaign_id FROM messages WHERE id = :id),
+    (SELECT held_at FROM decisions WHERE message_id = :id AND reason = 'held')
+"""
 
 
 class Decisions:
-    """Usage snapshots for the policy and the recording of its decisions."""
+    """Usage snapshots for the policy, the attack regime, and the recording of decisions."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, campaigns: CampaignIndex):
         self._db = db
+        self._campaigns = campaigns
+        #: (latest attack event id, periods): the periods change a few times a month.
+        self._periods: tuple[int | None, list[tuple[str, str | None]]] | None = None
 
     def usage(self, message: InboundSms, rules: Rules, now: datetime) -> Usage:
         """Everything ``policy.decide`` needs about ``message``'s sender and the line.
 
-        Inbound counts cover messages up to and including this one (by id), so a decision does
-        not depend on how many later messages one poll happened to fetch.
+        The sender's messages count from ``abuse_window`` before this one arrived up to this
+        one (by id), its pending long SMS included: a decision does not depend on how many
+        later messages one poll happened to fetch, and a message decided late (held, or a long
+        SMS released incomplete) is judged on the window around its arrival. One statement
+        gathers the scalar counts: a flood decides thousands of messages a minute.
         """
         sender = message.sender.key
         recipient = message.sender.e164 or sender
         month = outbox.month_key(now)
         with self._db.reading() as conn:
-            totals = caps(conn, now)
+            (from_sender, pending_from_sender, replies_to_sender, hour, day, this_month,
+             recipients, is_recipient, answered, allowed, campaign_id, held_at) = conn.execute(
+                _USAGE,
+                {
+                    "sender": sender, "recipient": recipient, "id": message.id,
+                    "since": to_db(message.received_at - rules.abuse_window),
+                    "number_window": to_db(now - rules.number_window),
+                    "hour": to_db(now - timedelta(hours=1)), "day": to_db(now - timedelta(days=1)),
+                    "month_start": to_db(month_start(now)), "month": month,
+                },
+            ).fetchone()  # fmt: skip
+            periods = self._attack_periods(conn)
             return Usage(
                 line=read_state(conn),
                 block=active_block(conn, sender, now),
-                inbound_from_sender=_count(
-                    conn,
-                    "SELECT count(*) FROM messages WHERE sender = ? AND received_at > ?"
-                    " AND id <= ?",
-                    (sender, to_db(now - rules.abuse_window), message.id),
+                inbound_from_sender=from_sender + pending_from_sender,
+                replies_to_sender=replies_to_sender,
+                sent_last_hour=hour,
+                sent_last_day=day,
+                sent_this_month=this_month,
+                recipients_this_month=recipients,
+                sender_is_recipient_this_month=bool(is_recipient),
+                alert_numbers_new_this_month=_new_alert_numbers(conn, rules, now),
+                sender=self._sender(
+                    conn, sender, bool(answered), bool(allowed), periods, rules, now
                 ),
-                inbound_total=_count(
-                    conn,
-                    "SELECT count(*) FROM messages WHERE received_at > ? AND id <= ?",
-                    (to_db(now - rules.flood_window), message.id),
+                campaign=(
+                    self._campaigns.usage(conn, campaign_id, now, rules.campaign_window)
+                    if campaign_id is not None
+                    else None
                 ),
-                replies_to_sender=_count(
-                    conn,
-                    "SELECT count(*) FROM outbox WHERE recipient = ? AND created_at > ?",
-                    (recipient, to_db(now - rules.number_window)),
-                ),
-                sent_last_hour=totals.last_hour,
-                sent_last_day=totals.last_day,
-                sent_this_month=totals.this_month,
-                recipients_this_month=totals.recipients_this_month,
-                sender_is_recipient_this_month=_count(
-                    conn,
-                    "SELECT count(*) FROM monthly_recipients WHERE month = ? AND recipient = ?",
-                    (month, recipient),
-                )
-                > 0,
-                alert_numbers_new_this_month=sum(
-                    1
-                    for number in rules.alert_numbers
-                    if not _count(
-                        conn,
-                        "SELECT count(*) FROM monthly_recipients WHERE month = ? AND recipient = ?",
-                        (month, number),
-                    )
-                ),
+                held_at=from_db(held_at),
+                arrived_under_attack=within(periods, to_db(message.received_at)),
             )
+
+    def _attack_periods(self, conn: sqlite3.Connection) -> list[tuple[str, str | None]]:
+        """Every attack period, re-read only when the event log holds a newer attack event."""
+        (latest,) = conn.execute(
+            "SELECT max(id) FROM events WHERE kind IN ('attack_start', 'attack_end')"
+        ).fetchone()
+        if self._periods is None or self._periods[0] != latest:
+            self._periods = (latest, attack_periods(conn))
+        return self._periods[1]
+
+    @staticmethod
+    def _sender(
+        conn: sqlite3.Connection,
+        sender: str,
+        answered: bool,
+        allowed: bool,
+        periods: list[tuple[str, str | None]],
+        rules: Rules,
+        now: datetime,
+    ) -> SenderHistory:
+        row = conn.execute(
+            "SELECT first_at, min_gap_s, arrivals, number_block,"
+            " (SELECT count(*) FROM senders b WHERE b.number_block = s.number_block"
+            "  AND b.last_at > ?) FROM senders s WHERE sender = ?",
+            (to_db(now - rules.campaign_window), sender),
+        ).fetchone()
+        first_at, min_gap_s, arrivals, block, block_senders = (
+            row if row else (None, None, 1, None, 0)
+        )
+        return SenderHistory(
+            first_at=from_db(first_at),
+            min_gap=timedelta(seconds=min_gap_s) if min_gap_s is not None else None,
+            arrivals=arrivals,
+            answered_before=answered,
+            allowed=allowed,
+            block_senders=block_senders if block is not None else 0,
+            first_seen_under_attack=first_at is not None and within(periods, first_at),
+        )
 
     def caps(self, now: datetime) -> Caps:
         """Counts for the global caps, as of ``now``."""
@@ -132,11 +216,71 @@ class Decisions:
             return caps(conn, now)
 
     def inbound_in_window(self, now: datetime, window: timedelta) -> int:
-        """Messages from everyone received within ``window`` before ``now`` (the flood rate)."""
+        """Messages and pending long SMS from everyone within ``window`` before ``now``."""
         with self._db.reading() as conn:
+            since = to_db(now - window)
             return _count(
-                conn, "SELECT count(*) FROM messages WHERE received_at > ?", (to_db(now - window),)
+                conn, "SELECT count(*) FROM messages WHERE received_at > ?", (since,)
+            ) + _count(
+                conn,
+                "SELECT count(DISTINCT group_id) FROM inbound_parts WHERE received_at > ?"
+                " AND message_id IS NULL AND concat_total IS NOT NULL",
+                (since,),
             )
+
+    # --- the attack regime -------------------------------------------------------------------
+
+    def traffic(self, rules: Rules, now: datetime) -> Traffic:
+        """What the regime is assessed on, as of ``now``."""
+        with self._db.reading() as conn:
+            (ended,) = conn.execute(
+                "SELECT coalesce(attack_ended_at, '') FROM line_state WHERE id = 1"
+            ).fetchone()
+            (messages, pending, first_contacts, burst_contacts, recent_contacts, hour, day,
+             this_month, recipients) = conn.execute(
+                "SELECT (SELECT count(*) FROM messages WHERE received_at > :flood),"
+                " (SELECT count(DISTINCT group_id) FROM inbound_parts WHERE received_at > :flood"
+                "  AND message_id IS NULL AND concat_total IS NOT NULL),"
+                " (SELECT count(*) FROM senders WHERE first_at > :contacts),"
+                " (SELECT count(*) FROM senders WHERE first_at > :burst),"
+                " (SELECT count(*) FROM senders WHERE first_at > :recent),"
+                " caps.* FROM (" + _CAPS + ") AS caps",
+                {
+                    "flood": to_db(now - rules.flood_window),
+                    # New senders of an attack that ended count no more for the next one.
+                    "contacts": max(to_db(now - rules.first_contact_window), ended),
+                    "burst": max(to_db(now - rules.burst_window), ended),
+                    "recent": to_db(now - rules.flood_cooldown),
+                    **_cap_params(now),
+                },
+            ).fetchone()  # fmt: skip
+            return Traffic(
+                inbound_total=messages + pending,
+                first_contacts=first_contacts,
+                burst_contacts=burst_contacts,
+                recent_contacts=recent_contacts,
+                sent_last_hour=hour,
+                sent_last_day=day,
+                sent_this_month=this_month,
+                recipients_this_month=recipients,
+                alert_numbers_new_this_month=_new_alert_numbers(conn, rules, now),
+            )
+
+    def apply(
+        self, assessment: Assessment, now: datetime, *, alerts: tuple[PlannedSms, ...] = ()
+    ) -> None:
+        """Record where the regime went; queue the alert to every alert number if it says so."""
+        if assessment.flood is None and assessment.attack is None and not assessment.alert:
+            return
+        with self._db.atomic() as conn:
+            _move(conn, "flood", assessment.flood, now, assessment.detail)
+            _move(conn, "attack", assessment.attack, now, assessment.detail)
+            if assessment.alert:
+                conn.execute("UPDATE line_state SET last_alert_at = ? WHERE id = 1", (to_db(now),))
+                for alert in alerts:
+                    outbox.enqueue(conn, now, "alert", alert.recipient, alert.text, alert.parts)
+
+    # --- decisions ---------------------------------------------------------------------------
 
     def record(
         self,
@@ -145,45 +289,90 @@ class Decisions:
         now: datetime,
         *,
         reply: PlannedSms | None = None,
-        alerts: tuple[PlannedSms, ...] = (),
     ) -> None:
         """Write the decision with everything it implies, atomically.
 
-        ``reply`` is queued only if the decision says reply; ``alerts`` only if it says alert.
+        A HELD decision is provisional: the message is due again at ``hold_until``, and its
+        final decision then replaces it. ``reply`` is queued only if the decision says reply.
         """
         with self._db.atomic() as conn:
-            cursor = conn.execute("DELETE FROM undecided WHERE message_id = ?", (message.id,))
-            if cursor.rowcount != 1:
+            pending = conn.execute(
+                "DELETE FROM undecided WHERE message_id = ?", (message.id,)
+            ).rowcount
+            held = conn.execute(
+                "SELECT held_at FROM decisions WHERE message_id = ? AND reason = 'held'",
+                (message.id,),
+            ).fetchone()
+            if not pending and held is None:
                 raise ValueError(f"message {message.id} is not awaiting a decision")
-            conn.execute(
-                "INSERT INTO decisions (message_id, decided_at, reply, reason, detail)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (message.id, to_db(now), int(decision.reply), decision.reason.value,
-                 decision.detail),
-            )  # fmt: skip
+            hold_until = to_db(decision.hold_until) if decision.hold_until else None
+            values = (to_db(now), int(decision.reply), decision.reason.value, decision.detail,
+                      hold_until, decision.shadow.value if decision.shadow else None)  # fmt: skip
+            if held is None:
+                conn.execute(
+                    "INSERT INTO decisions (decided_at, reply, reason, detail, hold_until,"
+                    " shadow, held_at, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*values, hold_until and to_db(now), message.id),
+                )
+            else:
+                # Released from its hold: the provisional decision becomes the final one.
+                conn.execute(
+                    "UPDATE decisions SET decided_at = ?, reply = ?, reason = ?, detail = ?,"
+                    " hold_until = ?, shadow = ? WHERE message_id = ?",
+                    (*values, message.id),
+                )
+            if decision.hold_until is not None:
+                return
             if decision.block_until is not None:
                 add_block(
                     conn, now, message.sender.key, False, decision.block_until,
                     decision.detail, True,
                 )  # fmt: skip
-            self._apply_flood(conn, decision, now)
-            if decision.alert:
-                conn.execute("UPDATE line_state SET last_alert_at = ? WHERE id = 1", (to_db(now),))
-                for alert in alerts:
-                    outbox.enqueue(conn, now, "alert", alert.recipient, alert.text, alert.parts)
+            if decision.flag_campaign:
+                self._flag_campaign(conn, message.id, decision, now)
+            if decision.pace_tokens is not None:
+                conn.execute(
+                    "UPDATE line_state SET pace_tokens = ?, pace_at = ? WHERE id = 1",
+                    (decision.pace_tokens, to_db(now)),
+                )
             if decision.reply and reply is not None:
                 outbox.enqueue(
                     conn, now, "reply", reply.recipient, reply.text, reply.parts, message.id
                 )
 
     @staticmethod
-    def _apply_flood(conn: sqlite3.Connection, decision: Decision, now: datetime) -> None:
-        if decision.flood is FloodChange.ENTER:
-            set_flood(conn, now, now)
-            detail = decision.detail if decision.reason is Reason.FLOOD else "rate above threshold"
-            log_event(conn, now, "flood_start", f"flood mode entered: {detail}")
-        elif decision.flood is FloodChange.STILL_ABOVE:
-            conn.execute("UPDATE line_state SET flood_last_above = ? WHERE id = 1", (to_db(now),))
-        elif decision.flood is FloodChange.EXIT:
-            set_flood(conn, now, None)
-            log_event(conn, now, "flood_end", "inbound rate below the threshold for the cooldown")
+    def _flag_campaign(
+        conn: sqlite3.Connection, message_id: int, decision: Decision, now: datetime
+    ) -> None:
+        (campaign_id,) = conn.execute(
+            "SELECT campaign_id FROM messages WHERE id = ?", (message_id,)
+        ).fetchone()
+        conn.execute(
+            "UPDATE campaigns SET flagged_at = ? WHERE id = ? AND flagged_at IS NULL",
+            (to_db(now), campaign_id),
+        )
+        log_event(conn, now, "campaign", decision.detail)
+
+
+def _move(
+    conn: sqlite3.Connection, state: str, change: Change | None, now: datetime, detail: str
+) -> None:
+    """Apply one state's move (``state`` is "flood" or "attack", both columns and events)."""
+    at = to_db(now)
+    if change is Change.ENTER:
+        conn.execute(
+            f"UPDATE line_state SET {state}_since = ?, {state}_last_above = ? WHERE id = 1",
+            (at, at),
+        )
+        what = "flood mode entered" if state == "flood" else "attack under way"
+        log_event(conn, now, f"{state}_start", f"{what}: {detail}")
+    elif change is Change.STILL_ABOVE:
+        conn.execute(f"UPDATE line_state SET {state}_last_above = ? WHERE id = 1", (at,))
+    elif change is Change.EXIT:
+        ended = ", attack_ended_at = ?" if state == "attack" else ""
+        conn.execute(
+            f"UPDATE line_state SET {state}_since = NULL, {state}_last_above = NULL{ended}"
+            " WHERE id = 1",
+            (at,) if ended else (),
+        )
+        log_event(conn, now, f"{state}_end", "every trigger below its threshold for the cooldown")

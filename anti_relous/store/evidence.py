@@ -162,7 +162,8 @@ class Evidence:
         return None
 
     def purge(self, now: datetime, retention: timedelta) -> int:
-        """Erase texts and raw PDUs of messages received before ``now - retention``.
+        """Erase texts and raw PDUs of messages received before ``now - retention``, and the
+        texts of campaigns gone quiet since then.
 
         Dates, senders, hashes and decisions stay. Returns how many messages were purged.
         A zero retention keeps everything.
@@ -190,6 +191,13 @@ class Evidence:
                     f" WHERE message_id IN ({marks})",
                     batch,
                 )
+            # A campaign keeps its first text (and its normal form) while it is active; once
+            # its last message is past retention, both go like the messages' texts.
+            conn.execute(
+                "UPDATE campaigns SET text = NULL, representative = '' WHERE last_at < ?"
+                " AND representative != ''",
+                (cutoff,),
+            )
         return len(ids)
 
     @contextlib.contextmanager

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from anti_relous.numbers import classify
 from anti_relous.sms import InboundSms, NumberKind, PartKind, PhoneNumber, ReceivedPart
 from anti_relous.store import evidence
+from anti_relous.store.campaigns import CampaignIndex
 from anti_relous.store.db import Database, from_db, inserted_id, to_db
 
 
@@ -29,8 +30,9 @@ class IngestResult:
 class Inbound:
     """Inbound parts and messages."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, campaigns: CampaignIndex):
         self._db = db
+        self._campaigns = campaigns
 
     def ingest(
         self,
@@ -65,7 +67,8 @@ class Inbound:
                     result.already_stored += 1
                     result.committed.append((part.storage, part.index))
                     continue
-                part_id = self._insert_part(conn, part, digest, received_at)
+                sender = self._sender_key(part, default_region)
+                part_id = self._insert_part(conn, part, digest, received_at, sender)
                 conn.execute(
                     "INSERT OR REPLACE INTO sim_pending VALUES (?, ?, ?, ?)",
                     (part.storage, part.index, digest, part_id),
@@ -74,7 +77,7 @@ class Inbound:
                 result.committed.append((part.storage, part.index))
                 if part.kind is PartKind.UNDECODABLE:
                     result.undecodable += 1
-                message_id = self._place(conn, part, part_id, default_region)
+                message_id = self._place(conn, part, part_id, default_region, sender, received_at)
                 if message_id is not None:
                     result.new_messages += 1
         return result
@@ -101,16 +104,27 @@ class Inbound:
                 released += 1
         return released
 
-    def undecided(self, limit: int = 1000) -> list[InboundSms]:
-        """Messages stored but not yet decided, oldest first."""
+    def undecided(self, now: datetime | None = None, limit: int = 1000) -> list[InboundSms]:
+        """Messages awaiting their decision, oldest first: those never decided, and held ones
+        whose hold has ended by ``now`` (None: every held one)."""
+        due = to_db(now) if now is not None else "9999"
+        columns = (
+            "m.id, m.kind, m.sender_raw, m.sender_e164, m.sender_kind, m.sender_region, m.text,"
+            " m.received_at, m.parts, m.parts_expected"
+        )
         with self._db.reading() as conn:
+            # Two queries, not a UNION: ordering a union of joins made SQLite scan every message.
             rows = conn.execute(
-                "SELECT m.id, m.kind, m.sender_raw, m.sender_e164, m.sender_kind,"
-                " m.sender_region, m.text, m.received_at, m.parts, m.parts_expected"
-                " FROM undecided u JOIN messages m ON m.id = u.message_id ORDER BY u.message_id"
-                " LIMIT ?",
+                f"SELECT {columns} FROM undecided u CROSS JOIN messages m ON m.id = u.message_id"
+                " ORDER BY u.message_id LIMIT ?",
                 (limit,),
             ).fetchall()
+            rows += conn.execute(
+                f"SELECT {columns} FROM decisions d CROSS JOIN messages m ON m.id = d.message_id"
+                " WHERE d.reason = 'held' AND d.hold_until <= ? ORDER BY d.hold_until LIMIT ?",
+                (due, limit),
+            ).fetchall()
+        rows = sorted(rows)[:limit]
         return [
             InboundSms(
                 id=row[0],
@@ -128,6 +142,18 @@ class Inbound:
             )
             for row in rows
         ]
+
+    def undecided_due(self, now: datetime) -> bool:
+        """Whether any stored message awaits its decision as of ``now`` (holds ended)."""
+        with self._db.reading() as conn:
+            return (
+                conn.execute(
+                    "SELECT 1 FROM undecided UNION ALL SELECT 1 FROM decisions"
+                    " WHERE reason = 'held' AND hold_until <= ? LIMIT 1",
+                    (to_db(now),),
+                ).fetchone()
+                is not None
+            )
 
     def pending_slots(self) -> int:
         """Parts committed but not yet confirmed deleted from the SIM."""
@@ -152,15 +178,27 @@ class Inbound:
                     )
 
     @staticmethod
+    def _sender_key(part: ReceivedPart, default_region: str) -> str | None:
+        """The sender as counting and blocking know it (E.164, or the name as received)."""
+        if part.decoded is None or part.kind is PartKind.STATUS_REPORT:
+            return None
+        return classify(part.decoded.sender, default_region).key
+
+    @staticmethod
     def _insert_part(
-        conn: sqlite3.Connection, part: ReceivedPart, digest: str, received_at: str
+        conn: sqlite3.Connection,
+        part: ReceivedPart,
+        digest: str,
+        received_at: str,
+        sender: str | None,
     ) -> int:
         decoded = part.decoded
         concat = decoded.concat if decoded else None
         cursor = conn.execute(
             "INSERT INTO inbound_parts (received_at, sim_storage, sim_index, pdu, pdu_sha256,"
             " kind, error, sender_raw, smsc_time, coding, text, concat_ref, concat_bits,"
-            " concat_total, concat_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " concat_total, concat_seq, sender)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 received_at,
                 part.storage,
@@ -177,23 +215,36 @@ class Inbound:
                 concat.reference_bits if concat else None,
                 concat.total if concat else None,
                 concat.sequence if concat else None,
+                sender,
             ),
         )
         return inserted_id(cursor)
 
     def _place(
-        self, conn: sqlite3.Connection, part: ReceivedPart, part_id: int, default_region: str
+        self,
+        conn: sqlite3.Connection,
+        part: ReceivedPart,
+        part_id: int,
+        default_region: str,
+        sender: str | None,
+        received_at: str,
     ) -> int | None:
-        """Make a message of the part now, or file it in its multipart group."""
+        """Make a message of the part now, or file it in its multipart group.
+
+        A message, or a long SMS's first part to arrive, is an arrival of its sender: counted
+        from now, whether the rest of the long SMS ever comes or not.
+        """
         if part.kind is PartKind.STATUS_REPORT:
             return None  # we never ask for delivery reports; kept as a part, not a message
-        if part.kind is PartKind.UNDECODABLE:
-            return self._append_message(conn, [part_id], "undecodable", default_region, 1)
-        assert part.decoded is not None
-        concat = part.decoded.concat
-        if concat is None or concat.total == 1:
-            return self._append_message(conn, [part_id], "sms", default_region, 1)
+        concat = part.decoded.concat if part.decoded else None
+        if part.kind is PartKind.UNDECODABLE or concat is None or concat.total == 1:
+            if sender is not None:
+                _arrive(conn, sender, received_at)
+            kind = "undecodable" if part.kind is PartKind.UNDECODABLE else "sms"
+            return self._append_message(conn, [part_id], kind, default_region, 1)
         group_id = self._open_group(conn, part, part_id)
+        if group_id == part_id and sender is not None:
+            _arrive(conn, sender, received_at)
         conn.execute("UPDATE inbound_parts SET group_id = ? WHERE id = ?", (group_id, part_id))
         present = conn.execute(
             "SELECT count(*) FROM inbound_parts WHERE group_id = ? AND message_id IS NULL",
@@ -233,17 +284,16 @@ class Inbound:
             (group_id,),
         ).fetchall()
         total = rows[0][3]
-        if complete:
-            text = "".join(r[1] or "" for r in rows)
-        else:
-            text = _with_gaps({r[2]: r[1] or "" for r in rows}, total)
+        present = "".join(r[1] or "" for r in rows)
+        text = present if complete else _with_gaps({r[2]: r[1] or "" for r in rows}, total)
         kind = "sms" if complete else "incomplete"
         return self._append_message(
-            conn, [r[0] for r in rows], kind, default_region, total, text=text
-        )
+            conn, [r[0] for r in rows], kind, default_region, total, text=text,
+            campaign_text=present,
+        )  # fmt: skip
 
-    @staticmethod
     def _append_message(
+        self,
         conn: sqlite3.Connection,
         part_ids: list[int],
         kind: str,
@@ -251,6 +301,7 @@ class Inbound:
         parts_expected: int,
         *,
         text: str | None = None,
+        campaign_text: str | None = None,
     ) -> int:
         marks = ",".join("?" * len(part_ids))
         rows = conn.execute(
@@ -263,8 +314,9 @@ class Inbound:
         if text is None:
             text = first[3]
         number = classify(sender_raw, default_region) if sender_raw is not None else None
+        received_at = min(r[0] for r in rows)
         fields = evidence.ChainFields(
-            received_at=min(r[0] for r in rows),
+            received_at=received_at,
             kind=kind,
             sender_raw=sender_raw,
             sender=number.key if number else None,
@@ -274,6 +326,12 @@ class Inbound:
             text_sha256=evidence.text_hash(text),
             part_hashes=tuple(r[4] for r in rows),
         )
+        matched = campaign_text if campaign_text is not None else text
+        campaign_id = (
+            self._campaigns.assign(conn, matched, fields.sender, received_at)
+            if matched and kind != "undecodable"
+            else None
+        )
         message_id = evidence.append(
             conn,
             fields,
@@ -282,6 +340,7 @@ class Inbound:
                 "sender_kind": number.kind.value if number else None,
                 "sender_region": number.region if number else None,
                 "text": text,
+                "campaign_id": campaign_id,
             },
         )
         conn.execute(
@@ -290,6 +349,26 @@ class Inbound:
         )
         conn.execute("INSERT INTO undecided (message_id) VALUES (?)", (message_id,))
         return message_id
+
+
+def _arrive(conn: sqlite3.Connection, sender: str, at: str) -> None:
+    """Count one arrival of ``sender`` (its first, its second, its latest)."""
+    conn.execute(
+        "INSERT INTO senders (sender, first_at, last_at, arrivals, number_block)"
+        " VALUES (?, ?, ?, 1, ?) ON CONFLICT (sender) DO UPDATE SET"
+        " min_gap_s = min(coalesce(min_gap_s, 1e9),"
+        "  abs(julianday(excluded.last_at) - julianday(last_at)) * 86400),"
+        " last_at = max(last_at, excluded.last_at), arrivals = arrivals + 1",
+        (sender, at, at, number_block(sender)),
+    )
+
+
+def number_block(sender: str) -> str | None:
+    """A number's block of 10,000 (all but its last 4 digits), which SIM farms buy whole;
+    None for what is not a full international number."""
+    if sender.startswith("+") and sender[1:].isdigit() and len(sender) >= 10:
+        return sender[:-4]
+    return None
 
 
 def _with_gaps(texts: dict[int, str], total: int) -> str:

@@ -48,6 +48,15 @@ class Event:
     detail: str
 
 
+@dataclass(frozen=True)
+class AllowRow:
+    """A number on the operators' allowlist."""
+
+    number: str
+    created_at: datetime
+    reason: str
+
+
 _BLOCK_COLUMNS = "id, target, is_prefix, created_at, until, reason, automatic"
 
 
@@ -98,11 +107,48 @@ class Line:
                 log_event(conn, now, "resumed", "line resumed")
         return was_paused
 
-    def end_flood(self, now: datetime, detail: str) -> None:
-        """Leave flood mode (housekeeping, when the rate stayed low for the cooldown)."""
+    def allow(self, now: datetime, number: str, reason: str) -> bool:
+        """Put ``number`` on the allowlist; False if it already was."""
         with self._db.atomic() as conn:
-            set_flood(conn, now, None)
-            log_event(conn, now, "flood_end", detail)
+            cursor = conn.execute(
+                "INSERT INTO allowlist (number, created_at, reason) VALUES (?, ?, ?)"
+                " ON CONFLICT (number) WHERE removed_at IS NULL DO NOTHING",
+                (number, to_db(now), reason),
+            )
+            if cursor.rowcount:
+                log_event(conn, now, "allowed", f"{number} allowlisted: {reason or 'no reason'}")
+            return bool(cursor.rowcount)
+
+    def disallow(self, now: datetime, number: str) -> bool:
+        """Take ``number`` off the allowlist; False if it was not on it."""
+        with self._db.atomic() as conn:
+            cursor = conn.execute(
+                "UPDATE allowlist SET removed_at = ? WHERE number = ? AND removed_at IS NULL",
+                (to_db(now), number),
+            )
+            if cursor.rowcount:
+                log_event(conn, now, "disallowed", f"{number} taken off the allowlist")
+            return bool(cursor.rowcount)
+
+    def allowlist(self) -> list[AllowRow]:
+        """Numbers on the allowlist, newest first."""
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT number, created_at, reason FROM allowlist WHERE removed_at IS NULL"
+                " ORDER BY id DESC"
+            ).fetchall()
+        return [AllowRow(number, from_db(at), reason) for number, at, reason in rows]
+
+    def attack_periods(
+        self, since: datetime | None = None
+    ) -> list[tuple[datetime, datetime | None]]:
+        """(start, end) of every attack since ``since``, oldest first; end None while it lasts."""
+        with self._db.reading() as conn:
+            periods = attack_periods(conn)
+        cutoff = to_db(since) if since else ""
+        return [
+            (from_db(start), from_db(end)) for start, end in periods if end is None or end >= cutoff
+        ]
 
     def block_on(self, number: str, now: datetime) -> Block | None:
         """The block in force that covers ``number`` (exactly or by prefix), if any."""
@@ -178,6 +224,26 @@ class Line:
             ).fetchall()
         return [Event(from_db(at), kind, detail) for at, kind, detail in rows]
 
+    def periods(
+        self, start_kind: str, end_kind: str, since: datetime | None = None
+    ) -> list[tuple[datetime, datetime | None]]:
+        """(start, end) of each period the event log opens with ``start_kind`` and closes with
+        ``end_kind`` (``flood_start``/``flood_end``), oldest first; end None while it lasts."""
+        periods: list[tuple[datetime, datetime | None]] = []
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT at, kind FROM events WHERE kind IN (?, ?) AND at >= ? ORDER BY id",
+                (start_kind, end_kind, to_db(since) if since else ""),
+            ).fetchall()
+        for at, kind in rows:
+            moment = from_db(at)
+            if kind == start_kind:
+                if not periods or periods[-1][1] is not None:
+                    periods.append((moment, None))
+            elif periods and periods[-1][1] is None:
+                periods[-1] = (periods[-1][0], moment)
+        return periods
+
     def log(self, now: datetime, kind: str, detail: str) -> None:
         """Record an event outside any other change."""
         with self._db.atomic() as conn:
@@ -213,10 +279,12 @@ class Line:
 def read_state(conn: sqlite3.Connection) -> LineState:
     """The line_state row as the policy's LineState."""
     row = conn.execute(
-        "SELECT paused, paused_until, pause_reason, flood_since, flood_last_above, last_alert_at"
+        "SELECT paused, paused_until, pause_reason, flood_since, flood_last_above, last_alert_at,"
+        " attack_since, attack_last_above, attack_ended_at, pace_tokens, pace_at"
         " FROM line_state WHERE id = 1"
     ).fetchone()
-    paused, paused_until, pause_reason, flood_since, flood_last_above, last_alert_at = row
+    (paused, paused_until, pause_reason, flood_since, flood_last_above, last_alert_at,
+     attack_since, attack_last_above, attack_ended_at, pace_tokens, pace_at) = row  # fmt: skip
     return LineState(
         paused=bool(paused),
         paused_until=from_db(paused_until),
@@ -224,20 +292,31 @@ def read_state(conn: sqlite3.Connection) -> LineState:
         flood_since=from_db(flood_since),
         flood_last_above=from_db(flood_last_above),
         last_alert_at=from_db(last_alert_at),
+        attack_since=from_db(attack_since),
+        attack_last_above=from_db(attack_last_above),
+        attack_ended_at=from_db(attack_ended_at),
+        pace_tokens=pace_tokens,
+        pace_at=from_db(pace_at),
     )
 
 
-def set_flood(conn: sqlite3.Connection, now: datetime, since: datetime | None) -> None:
-    """Enter (``since`` given) or leave (None) flood mode."""
-    if since is None:
-        conn.execute(
-            "UPDATE line_state SET flood_since = NULL, flood_last_above = NULL WHERE id = 1"
-        )
-    else:
-        conn.execute(
-            "UPDATE line_state SET flood_since = ?, flood_last_above = ? WHERE id = 1",
-            (to_db(since), to_db(now)),
-        )
+def attack_periods(conn: sqlite3.Connection) -> list[tuple[str, str | None]]:
+    """(start, end) of every attack, oldest first, as stored texts; end None while it lasts."""
+    periods: list[tuple[str, str | None]] = []
+    for at, kind in conn.execute(
+        "SELECT at, kind FROM events WHERE kind IN ('attack_start', 'attack_end') ORDER BY id"
+    ):
+        if kind == "attack_start":
+            if not periods or periods[-1][1] is not None:
+                periods.append((at, None))
+        elif periods and periods[-1][1] is None:
+            periods[-1] = (periods[-1][0], at)
+    return periods
+
+
+def within(periods: list[tuple[str, str | None]], at: str) -> bool:
+    """Whether the stored time ``at`` falls inside one of ``periods``."""
+    return any(start <= at and (end is None or at < end) for start, end in periods)
 
 
 def active_block(conn: sqlite3.Connection, sender: str, now: datetime) -> Block | None:

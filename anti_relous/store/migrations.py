@@ -209,6 +209,84 @@ MIGRATIONS: list[list[str]] = [
             last_at TEXT NOT NULL
         ) WITHOUT ROWID""",
     ],
+    [
+        # The attack regime (issue 11). Campaigns: near-identical texts from several senders,
+        # one row per representative text (leader clustering); every message joins one.
+        """CREATE TABLE campaigns (
+            id INTEGER PRIMARY KEY,
+            representative TEXT NOT NULL,
+            text TEXT,
+            short INTEGER NOT NULL,
+            first_at TEXT NOT NULL,
+            last_at TEXT NOT NULL,
+            messages INTEGER NOT NULL,
+            flagged_at TEXT
+        )""",
+        "CREATE INDEX campaigns_recent ON campaigns(last_at)",
+        "ALTER TABLE messages ADD COLUMN campaign_id INTEGER REFERENCES campaigns(id)",
+        """CREATE INDEX messages_campaign_time ON messages(campaign_id, received_at)
+            WHERE campaign_id IS NOT NULL""",
+        # Who sent each campaign's texts: its distinct senders, counted without scanning them.
+        """CREATE TABLE campaign_senders (
+            campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+            sender TEXT NOT NULL,
+            last_at TEXT NOT NULL,
+            PRIMARY KEY (campaign_id, sender)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX campaign_senders_recent ON campaign_senders(campaign_id, last_at)",
+        # Attack periods are read from the event log for every decision.
+        "CREATE INDEX events_kind_time ON events(kind, at)",
+        # Every sender the line has seen, from its first arrival: a long SMS counts when its
+        # first part arrives, so fragments that never complete are counted too.
+        """CREATE TABLE senders (
+            sender TEXT PRIMARY KEY,
+            first_at TEXT NOT NULL,
+            last_at TEXT NOT NULL,
+            -- The shortest pause between two of its arrivals, in seconds (NULL: only one).
+            min_gap_s REAL,
+            arrivals INTEGER NOT NULL,
+            number_block TEXT
+        ) WITHOUT ROWID""",
+        "CREATE INDEX senders_first ON senders(first_at)",
+        """CREATE INDEX senders_block ON senders(number_block, last_at)
+            WHERE number_block IS NOT NULL""",
+        # Pending parts count per sender from their arrival (abuse window, flood window).
+        "ALTER TABLE inbound_parts ADD COLUMN sender TEXT",
+        """CREATE INDEX inbound_parts_pending ON inbound_parts(received_at)
+            WHERE message_id IS NULL AND concat_total IS NOT NULL""",
+        """CREATE INDEX inbound_parts_pending_sender ON inbound_parts(sender, received_at)
+            WHERE message_id IS NULL AND concat_total IS NOT NULL""",
+        # A held message has a provisional decision (reason 'held') until hold_until, when it
+        # is decided for good: the row is then updated with the final reason (held_at stays).
+        "ALTER TABLE decisions ADD COLUMN hold_until TEXT",
+        "ALTER TABLE decisions ADD COLUMN held_at TEXT",
+        "CREATE INDEX decisions_held ON decisions(hold_until) WHERE reason = 'held'",
+        # [attack] mode = "shadow": what the attack regime would have decided, when it differs.
+        "ALTER TABLE decisions ADD COLUMN shadow TEXT",
+        "ALTER TABLE line_state ADD COLUMN attack_since TEXT",
+        "ALTER TABLE line_state ADD COLUMN attack_last_above TEXT",
+        "ALTER TABLE line_state ADD COLUMN attack_ended_at TEXT",
+        "ALTER TABLE line_state ADD COLUMN pace_tokens REAL",
+        "ALTER TABLE line_state ADD COLUMN pace_at TEXT",
+        # Numbers the operators vouch for: the attack regime never holds nor suppresses them.
+        """CREATE TABLE allowlist (
+            id INTEGER PRIMARY KEY,
+            number TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            removed_at TEXT
+        )""",
+        "CREATE UNIQUE INDEX allowlist_active ON allowlist(number) WHERE removed_at IS NULL",
+        # Senders already known before this version: their first and later arrivals.
+        """INSERT INTO senders (sender, first_at, last_at, min_gap_s, arrivals, number_block)
+            SELECT sender, min(received_at), max(received_at),
+                CASE WHEN count(*) > 1 THEN (julianday(max(received_at))
+                    - julianday(min(received_at))) * 86400 / (count(*) - 1) END,
+                count(*),
+                CASE WHEN sender GLOB '+[0-9]*' AND length(sender) >= 10
+                    THEN substr(sender, 1, length(sender) - 4) END
+            FROM messages m WHERE sender IS NOT NULL GROUP BY sender""",
+    ],
 ]
 
 LATEST_VERSION = len(MIGRATIONS)

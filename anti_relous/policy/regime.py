@@ -1,0 +1,147 @@
+"""When the line is under attack, and the budget it answers new senders from meanwhile (pure).
+
+The regime is assessed once per poll, before that poll's messages are decided, from what the
+store counted as of now (pending long-SMS parts included, from their arrival): a burst of 300
+SMS read in one pass is judged as the burst it is, and fragments that never complete count.
+
+Two states, so that ``[attack] mode = "shadow"`` can act as today's line while recording what
+the attack regime would have done:
+
+* flood mode (``mode = "off"``/``"shadow"``): the inbound rate above ``[flood] threshold``;
+  every reply is muted until it stays below for ``[flood] cooldown``;
+* an attack (``mode = "enforce"``/``"shadow"``): the inbound rate above the same threshold, or
+  more new senders than ``[attack] first_contacts`` within ``first_contact_window`` (a swarm, a
+  drip) or than ``burst_contacts`` within ``burst_window`` (a raid's first minutes); it ends
+  once every trigger has stayed below for ``[flood] cooldown``. It mutes nobody: new senders
+  are held and re-checked, campaigns suppressed, the budget for new senders paced.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from anti_relous.config import format_duration
+from anti_relous.policy.model import LineState, Mode, Rules
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """What the store counted for the regime, as of now."""
+
+    #: Messages and pending long SMS from everyone within ``flood_window``.
+    inbound_total: int
+    #: Senders whose first arrival falls within ``first_contact_window``, within
+    #: ``burst_window``, and within ``flood_cooldown`` (whether a stream of them goes on).
+    first_contacts: int
+    burst_contacts: int = 0
+    recent_contacts: int = 0
+    #: SMS queued in the last hour / 24 hours / calendar month, distinct recipients this month,
+    #: and alert numbers not yet among them: whether an alert still fits under every cap.
+    sent_last_hour: int = 0
+    sent_last_day: int = 0
+    sent_this_month: int = 0
+    recipients_this_month: int = 0
+    alert_numbers_new_this_month: int = 0
+
+
+class Change(enum.StrEnum):
+    """How one assessment moves a state."""
+
+    ENTER = "enter"
+    #: Still above a threshold: remember when, so the cooldown starts later.
+    STILL_ABOVE = "still_above"
+    EXIT = "exit"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The moves of both states, whether to alert the operators, and why."""
+
+    flood: Change | None = None
+    attack: Change | None = None
+    #: True when an alert SMS must be queued to every alert number.
+    alert: bool = False
+    #: The triggers above their thresholds, for the event log ("212 SMS in 10m, threshold 200").
+    detail: str = ""
+
+
+def assess(line: LineState, traffic: Traffic, rules: Rules, now: datetime) -> Assessment:
+    """Where the regime goes given ``traffic`` at ``now``."""
+    rate_above = traffic.inbound_total > rules.flood_threshold
+    contacts_above = traffic.first_contacts > rules.first_contacts
+    if line.under_attack:
+        # Staying above is judged at the same rate over the last cooldown, not the whole window:
+        # three hours after a swarm its numbers still fill the window, yet it is over.
+        contacts_above = traffic.recent_contacts > rules.first_contacts * (
+            rules.flood_cooldown / rules.first_contact_window
+        )
+    burst_above = traffic.burst_contacts > rules.burst_contacts
+    reasons = []
+    if rate_above:
+        reasons.append(
+            f"{traffic.inbound_total} SMS in {format_duration(rules.flood_window)}, "
+            f"threshold {rules.flood_threshold}"
+        )
+    if contacts_above and not line.under_attack:
+        reasons.append(
+            f"{traffic.first_contacts} new senders in "
+            f"{format_duration(rules.first_contact_window)}, threshold {rules.first_contacts}"
+        )
+    if burst_above:
+        reasons.append(
+            f"{traffic.burst_contacts} new senders in {format_duration(rules.burst_window)}, "
+            f"threshold {rules.burst_contacts}"
+        )
+    flood = attack = None
+    if rules.mode is not Mode.ENFORCE:
+        flood = _move(line.flood_since, line.flood_last_above, rate_above, rules, now)
+    if rules.mode is not Mode.OFF:
+        above = rate_above or contacts_above or burst_above
+        attack = _move(line.attack_since, line.attack_last_above, above, rules, now)
+    # The operators hear of what the line acts on: flood mode when it mutes, else the attack.
+    acting = attack if rules.mode is Mode.ENFORCE else flood
+    alert = acting is Change.ENTER and _alert_allowed(line, traffic, rules, now)
+    return Assessment(flood, attack, alert, "; ".join(reasons))
+
+
+def _move(
+    since: datetime | None, last_above: datetime | None, above: bool, rules: Rules, now: datetime
+) -> Change | None:
+    if above:
+        return Change.STILL_ABOVE if since is not None else Change.ENTER
+    if since is not None and now - (last_above or since) >= rules.flood_cooldown:
+        return Change.EXIT
+    return None
+
+
+def _alert_allowed(line: LineState, traffic: Traffic, rules: Rules, now: datetime) -> bool:
+    """One alert per ``min_interval``, and only if the alert SMS fit within every cap."""
+    if not rules.alert_numbers:
+        return False
+    last = line.last_alert_at
+    if last is not None and now - last < rules.alert_min_interval:
+        return False
+    extra = len(rules.alert_numbers) - 1
+    fits_caps = (
+        traffic.sent_last_hour + extra < rules.replies_per_hour
+        and traffic.sent_last_day + extra < rules.replies_per_day
+        and traffic.sent_this_month + extra < rules.replies_per_month
+    )
+    new_recipients = traffic.recipients_this_month + traffic.alert_numbers_new_this_month
+    return fits_caps and new_recipients <= rules.recipients_per_month
+
+
+# --- the new-senders budget ------------------------------------------------------------------
+
+
+def budget_level(line: LineState, rules: Rules, now: datetime) -> float:
+    """The new-senders budget at ``now``: a token bucket of ``new_senders_burst`` tokens
+    refilled at ``new_senders_per_day``, full when never used."""
+    capacity = float(rules.new_senders_burst)
+    if line.pace_tokens is None or line.pace_at is None:
+        return capacity
+    elapsed = max(now - line.pace_at, timedelta(0))
+    refill = rules.new_senders_per_day * elapsed / timedelta(days=1)
+    return min(capacity, line.pace_tokens + refill)
