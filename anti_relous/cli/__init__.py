@@ -27,6 +27,7 @@ cli.lazy_commands.update(
         **dict.fromkeys(["export", "verify"], "anti_relous.cli.evidence"),
         "admin": "anti_relous.cli.phone",
         "report": "anti_relous.cli.report",
+        "replay": "anti_relous.cli.replaying",
     }
 )
 
@@ -36,6 +37,7 @@ _LAZY = {
     "PROGRESS_THRESHOLD": ("anti_relous.cli.evidence", "PROGRESS_THRESHOLD"),
     "evidence": ("anti_relous.cli.evidence", None),
     "phone": ("anti_relous.cli.phone", None),
+    "replaying": ("anti_relous.cli.replaying", None),
     "report": ("anti_relous.cli.report", None),
     "running": ("anti_relous.cli.running", None),
     "steering": ("anti_relous.cli.steering", None),
