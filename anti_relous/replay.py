@@ -29,7 +29,7 @@ from anti_relous.coding import text_info
 from anti_relous.config import Config
 from anti_relous.errors import AntiRelousError
 from anti_relous.link import ModemLink
-from anti_relous.modem import Health, Identity, MessageStatus, StoredMessage
+from anti_relous.modem import Health, Identity, Listing, MessageStatus, StoredMessage
 from anti_relous.modem.pdu import encode_deliver
 from anti_relous.service import LineService
 from anti_relous.store import Store
@@ -178,15 +178,15 @@ class VirtualModem:
         """Always registered with a good signal."""
         return Health("READY", 31, -51, "home", "replay", len(self._slots), None, None)
 
-    def list_stored(self) -> list[StoredMessage]:
-        """Every slot; unread ones become read, as AT+CMGL=4 does."""
-        listed = [
+    def list_stored(self) -> Listing:
+        """Every slot (a complete listing); unread ones become read, as AT+CMGL=4 does."""
+        listed = tuple(
             StoredMessage(_STORAGE, index, status, pdu)
             for index, (pdu, status) in sorted(self._slots.items())
-        ]
+        )
         for index, (pdu, _) in list(self._slots.items()):
             self._slots[index] = (pdu, MessageStatus.REC_READ)
-        return listed
+        return Listing(listed, complete=True)
 
     def delete(self, index: int) -> None:
         """Free one slot."""

@@ -204,7 +204,7 @@ def test_the_whole_flood_is_counted_with_its_attack_and_its_campaign(pack):
     assert number(page.figures["inbound_messages"]) == 511
     assert number(page.figures["attack_periods"]) == 1
     assert number(page.figures["campaigns"]) == 1
-    assert "inondation (flood)" in page.text("summary")
+    assert "attaque (flood ou vague de nouveaux numéros)" in page.text("summary")
 
 
 def test_33700_lists_the_bots_and_none_of_the_genuine_texters(pack):

@@ -260,6 +260,19 @@ REASONS: dict[str, dict[str, str]] = {
         ),
         "abuse_block": "trop de messages de ce numéro : numéro bloqué automatiquement",
         "flood": "inondation (trop de messages de tous) : réponses suspendues",
+        "campaign": (
+            "campagne : le même texte envoyé par plusieurs numéros pendant une attaque : "
+            "pas de réponse"
+        ),
+        "number_block": (
+            "bloc de numéros consécutifs (ferme de cartes SIM) pendant une attaque : "
+            "pas de réponse"
+        ),
+        "held": "nouveau numéro pendant une attaque : mis en attente, décision à venir",
+        "paced": (
+            "nouveau numéro pendant une attaque : le budget de réponses aux inconnus est "
+            "épuisé, ou rythme de robot (SMS à quelques secondes d'intervalle)"
+        ),
         "number_quota": "ce numéro a déjà reçu sa réponse",
         "hourly_cap": "plafond horaire de réponses atteint",
         "daily_cap": "plafond quotidien de réponses atteint",
@@ -278,6 +291,15 @@ REASONS: dict[str, dict[str, str]] = {
         ),
         "abuse_block": "too many messages from this number: blocked automatically",
         "flood": "flood (too many messages from everyone): replies suspended",
+        "campaign": "campaign: the same text from several numbers during an attack: no reply",
+        "number_block": (
+            "block of consecutive numbers (a SIM farm) during an attack: no reply"
+        ),
+        "held": "new number during an attack: held, decision to come",
+        "paced": (
+            "new number during an attack: the budget for unknown senders is spent, or a "
+            "machine's rhythm (SMS seconds apart)"
+        ),
         "number_quota": "this number already had its reply",
         "hourly_cap": "hourly reply cap reached",
         "daily_cap": "daily reply cap reached",
@@ -290,6 +312,9 @@ REASONS: dict[str, dict[str, str]] = {
 
 #: Names of the attack periods the line logs; other kinds show as logged.
 PERIOD_KINDS: dict[str, dict[str, str]] = {
-    "fr": {"flood": "inondation (flood)"},
-    "en": {"flood": "flood"},
+    "fr": {
+        "flood": "inondation (flood)",
+        "attack": "attaque (flood ou vague de nouveaux numéros)",
+    },
+    "en": {"flood": "flood", "attack": "attack (a flood or a wave of new numbers)"},
 }

@@ -3,11 +3,13 @@
 The daemon runs as `anti-relous run` in a subprocess, exactly as systemd runs it, against the
 built-in simulator (a Huawei-style dongle on a pty) and a temporary database. The scenario:
 genuine texters get one reply each; 2,000 SMS from 50 bot numbers arrive at once and are all
-recorded, while the per-number quota, the abuse block and the flood breaker keep the replies
-few; the operator pauses and resumes the line with the CLI; a summary table ends it.
+recorded: the line sees an attack, holds the new numbers for a second look, and answers the
+person who texted in the middle of it while the bots get nothing (a campaign of one text from a
+block of consecutive numbers, blocked for abuse); the operator pauses and resumes the line with
+the CLI; a summary table ends it.
 
-The flood breaker is scaled down to the demo's minute (more than 20 SMS in 6 s instead of 200
-in 10 minutes), so it trips and recovers while you watch.
+The attack regime is scaled down to the demo's minute (more than 20 SMS in 6 s instead of 200
+in 10 minutes; new numbers held 5 s instead of 20 minutes), so it plays out while you watch.
 """
 
 from __future__ import annotations
@@ -47,10 +49,12 @@ INSISTS = (GENUINE[1][0], "je sais où tu habites, réponds")
 DURING_FLOOD = ("+33656789012", "Salut, tu te souviens de moi ?")
 WHILE_PAUSED = ("+33667890123", "Allô ?")
 AFTER_RESUME = ("+33678901234", "Coucou, c'était sympa ce soir")
-#: Demo settings: the breaker trips within seconds and recovers within seconds.
+#: Demo settings: the attack is seen within seconds, new numbers are held a few seconds, and the
+#: line is calm again seconds after the flood.
 FLOOD_THRESHOLD = 20
 FLOOD_WINDOW = timedelta(seconds=6)
 FLOOD_COOLDOWN = timedelta(seconds=2)
+HOLD = timedelta(seconds=5)
 SETTINGS: dict[str, dict[str, Any]] = {
     "modem": {"command_timeout": "5s"},
     "flood": {
@@ -58,6 +62,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "window": format_duration(FLOOD_WINDOW),
         "cooldown": format_duration(FLOOD_COOLDOWN),
     },
+    "attack": {"hold": format_duration(HOLD)},
     "alerts": {"numbers": [OPERATOR]},
     "schedule": {"poll_interval": "1s", "send_interval": "1s", "health_interval": "2s"},
     "log": {"level": "warning"},
@@ -83,8 +88,8 @@ class Outcome:
     alert_delay_s: float | None
     bots: int
     bots_blocked: int
-    #: Replies queued to bot numbers (before the breaker tripped), and how many left: a bot
-    #: blocked before its reply's turn never gets it.
+    #: Replies queued to bot numbers, and how many left: a bot blocked before its reply's turn
+    #: never gets it.
     bot_replies: int
     bot_replies_sent: int
     chain_ok: bool
@@ -239,13 +244,17 @@ class Scenario:
         self.sent_texts += size
         self._wait("the flood is drained", lambda: self._decided() >= self.sent_texts, live=True)
         summary = self._summary()
+        ignored = sum(summary.decisions.get(r, 0) for r in ("campaign", "number_block", "paced"))
         self.echo(
-            f"   {summary.inbound_messages:,} messages recorded, "
-            f"{summary.decisions.get('flood', 0):,} held back by the flood breaker, "
+            f"   {summary.inbound_messages:,} messages recorded; the bots got nothing: "
+            f"{ignored:,} suppressed as a campaign from one number block, "
             f"{summary.auto_blocked_numbers} numbers blocked automatically"
         )
         (caught,) = self.store.reports.messages(sender=DURING_FLOOD[0], last=1)
-        self.echo(f"   someone texting in the middle of it: recorded, decision {caught.reason}")
+        self.echo(
+            f"   someone texting in the middle of it: held {format_duration(HOLD)} for a second "
+            f"look, decision {caught.reason}"
+        )
         return numbers
 
     def pause_and_resume(self) -> None:
@@ -257,7 +266,7 @@ class Scenario:
         self._wait("the message is decided", lambda: self._decided() >= self.sent_texts)
         self._cli("resume")
         calm = FLOOD_WINDOW + FLOOD_COOLDOWN
-        self.echo(f"   (the flood breaker waits for {format_duration(calm)} of calm)")
+        self.echo(f"   (the attack is over after {format_duration(calm)} of calm)")
         self._wait("the line is calm", lambda: self._calm(calm))
         self._text(*AFTER_RESUME)
         self._wait("the message is decided", lambda: self._decided() >= self.sent_texts)
@@ -295,7 +304,9 @@ class Scenario:
         return published is not None and bool(published[0].get("identity"))
 
     def _decided(self) -> int:
-        return sum(self._summary().decisions.values())
+        """Messages with their final decision (a held one is still to be decided)."""
+        decisions = self._summary().decisions
+        return sum(decisions.values()) - decisions.get("held", 0)
 
     def _summary(self) -> Summary:
         return self.store.reports.summary()
@@ -328,13 +339,13 @@ class Scenario:
 
     def _progress(self) -> None:
         summary = self._summary()
-        flood = "ON" if self.store.line.state().in_flood else "off"
+        attack = "ON" if self.store.line.state().under_attack else "off"
         stored = summary.inbound_messages
         decided = sum(summary.decisions.values())
         line = (
             f"   stored {stored:>5,}/{self.sent_texts:,}  decided {decided:>5,}"
             f"  replies {summary.replies_sent + summary.replies_pending:>3}"
-            f"  bots blocked {summary.auto_blocked_numbers:>3}  flood mode {flood}"
+            f"  bots blocked {summary.auto_blocked_numbers:>3}  attack {attack}"
         )
         self.echo(f"\r{line}")
 
@@ -393,7 +404,7 @@ def _alerts_text(outcome: Outcome) -> str:
     unsent = outcome.alerts_queued - outcome.alerts_sent
     text = f"{outcome.alerts_sent} sent"
     if outcome.alert_delay_s is not None:
-        text += f", {outcome.alert_delay_s:.0f} s after the breaker tripped"
+        text += f", {outcome.alert_delay_s:.0f} s after the attack was seen"
     return text + (f" ({unsent} not sent)" if unsent else "")
 
 
@@ -420,8 +431,7 @@ def summary_table(outcome: Outcome) -> str:
         ("replies queued", _replies_text(summary)),
         (
             "  to bot numbers",
-            f"{outcome.bot_replies:,} (one each, before the breaker tripped), "
-            f"{outcome.bot_replies_sent:,} sent",
+            f"{outcome.bot_replies:,}, {outcome.bot_replies_sent:,} sent",
         ),
         ("suppressed, by reason:", f"{sum(suppressed.values()):,}"),
     ]

@@ -51,6 +51,13 @@ class CampaignIndex:
         self._recent: list[_Representative] = []
         self._exact: dict[str, _Representative] = {}
         self._seen_id = 0
+        # A campaign created in a transaction that then failed (a full disk) must not be
+        # remembered: its id would be reused for a row that does not exist.
+        db.rollback_hooks.append(self.forget)
+
+    def forget(self) -> None:
+        """Drop what is held in memory; the next use re-reads it from the database."""
+        self._recent, self._exact, self._seen_id = [], {}, 0
 
     def configure(self, similarity: int, window: timedelta) -> None:
         """Use the configuration's ``[attack] similarity`` and ``campaign_window``."""

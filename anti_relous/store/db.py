@@ -6,7 +6,7 @@ import contextlib
 import errno
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import overload
@@ -207,6 +207,8 @@ class Database:
         self.path = path
         #: A throwaway database (``anti-relous replay``): nothing is fsynced, durable or not.
         self.scratch = scratch
+        #: Called when a write transaction fails: memory of what it wrote must go with it.
+        self.rollback_hooks: list[Callable[[], None]] = []
         if scratch:
             conn.execute("PRAGMA synchronous = OFF")
 
@@ -231,6 +233,8 @@ class Database:
             except BaseException:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
+                for forget in self.rollback_hooks:
+                    forget()
                 raise
             finally:
                 if durable:

@@ -241,9 +241,9 @@ class Decisions:
                 "SELECT (SELECT count(*) FROM messages WHERE received_at > :flood),"
                 " (SELECT count(DISTINCT group_id) FROM inbound_parts WHERE received_at > :flood"
                 "  AND message_id IS NULL AND concat_total IS NOT NULL),"
-                " (SELECT count(*) FROM senders WHERE first_at > :contacts),"
-                " (SELECT count(*) FROM senders WHERE first_at > :burst),"
-                " (SELECT count(*) FROM senders WHERE first_at > :recent),"
+                " (SELECT count(*) FROM senders WHERE first_at > :contacts AND mobile = 1),"
+                " (SELECT count(*) FROM senders WHERE first_at > :burst AND mobile = 1),"
+                " (SELECT count(*) FROM senders WHERE first_at > :recent AND mobile = 1),"
                 " caps.* FROM (" + _CAPS + ") AS caps",
                 {
                     "flood": to_db(now - rules.flood_window),

@@ -352,14 +352,15 @@ class Inbound:
 
 
 def _arrive(conn: sqlite3.Connection, sender: str, at: str) -> None:
-    """Count one arrival of ``sender`` (its first, its second, its latest)."""
+    """Count one arrival of ``sender`` (its first, its shortest pause, its latest)."""
+    mobile = sender.startswith("+") and classify(sender, "ZZ").kind is NumberKind.MOBILE
     conn.execute(
-        "INSERT INTO senders (sender, first_at, last_at, arrivals, number_block)"
-        " VALUES (?, ?, ?, 1, ?) ON CONFLICT (sender) DO UPDATE SET"
+        "INSERT INTO senders (sender, first_at, last_at, arrivals, number_block, mobile)"
+        " VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (sender) DO UPDATE SET"
         " min_gap_s = min(coalesce(min_gap_s, 1e9),"
         "  abs(julianday(excluded.last_at) - julianday(last_at)) * 86400),"
         " last_at = max(last_at, excluded.last_at), arrivals = arrivals + 1",
-        (sender, at, at, number_block(sender)),
+        (sender, at, at, number_block(sender), int(mobile)),
     )
 
 

@@ -48,7 +48,7 @@ class Event:
     detail: str
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class AllowRow:
     """A number on the operators' allowlist."""
 

@@ -245,9 +245,12 @@ MIGRATIONS: list[list[str]] = [
             -- The shortest pause between two of its arrivals, in seconds (NULL: only one).
             min_gap_s REAL,
             arrivals INTEGER NOT NULL,
-            number_block TEXT
+            number_block TEXT,
+            -- 1 for a mobile number (one the line could answer): only those are new
+            -- recipients an attack could spend, so only those count as first contacts.
+            mobile INTEGER NOT NULL DEFAULT 0
         ) WITHOUT ROWID""",
-        "CREATE INDEX senders_first ON senders(first_at)",
+        "CREATE INDEX senders_first ON senders(first_at) WHERE mobile = 1",
         """CREATE INDEX senders_block ON senders(number_block, last_at)
             WHERE number_block IS NOT NULL""",
         # Pending parts count per sender from their arrival (abuse window, flood window).
@@ -278,13 +281,15 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE UNIQUE INDEX allowlist_active ON allowlist(number) WHERE removed_at IS NULL",
         # Senders already known before this version: their first and later arrivals.
-        """INSERT INTO senders (sender, first_at, last_at, min_gap_s, arrivals, number_block)
+        """INSERT INTO senders (sender, first_at, last_at, min_gap_s, arrivals, number_block,
+            mobile)
             SELECT sender, min(received_at), max(received_at),
                 CASE WHEN count(*) > 1 THEN (julianday(max(received_at))
                     - julianday(min(received_at))) * 86400 / (count(*) - 1) END,
                 count(*),
                 CASE WHEN sender GLOB '+[0-9]*' AND length(sender) >= 10
-                    THEN substr(sender, 1, length(sender) - 4) END
+                    THEN substr(sender, 1, length(sender) - 4) END,
+                max(sender_kind = 'mobile')
             FROM messages m WHERE sender IS NOT NULL GROUP BY sender""",
     ],
 ]
