@@ -179,14 +179,24 @@ def _span(delta: timedelta) -> str:
 
 
 def attack_started(
-    since: datetime, inbound: int, window: timedelta, senders: int, tz: tzinfo | None = None
+    since: datetime,
+    inbound: int,
+    window: timedelta,
+    senders: int,
+    tz: tzinfo | None = None,
+    *,
+    muted: bool = False,
 ) -> Alert:
-    """A flood or attack regime began (for the policy's attack regime to raise)."""
+    """An attack began (``muted``: flood mode, every reply suspended, ``[attack] mode = off``)."""
+    regime = (
+        "Réponses suspendues"
+        if muted
+        else "Nouveaux numéros en attente, campagnes ignorées, les gens ont leur réponse"
+    )
     return Alert(
         AlertKind.ATTACK_START,
         f"anti-relous : attaque depuis {_hhmm(since, tz)}, {inbound} SMS en "
-        f"{format_duration(window)} de {senders} numéros. Réponses suspendues, tout est "
-        "enregistré. anti-relous status",
+        f"{format_duration(window)}, {senders} nouveaux numéros. {regime}. Tout est enregistré.",
     )
 
 

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from anti_relous import policy
+from anti_relous import alerts, policy
+from anti_relous.alerts import AlertRules
 from anti_relous.clock import utc_now
 from anti_relous.coding import text_info
 from anti_relous.config import Config
@@ -39,17 +40,6 @@ from anti_relous.store import OutboxItem, PlannedSms, Store, StoreError
 
 log = logging.getLogger(__name__)
 
-#: Sent to [alerts] numbers when flood mode starts ([attack] mode = "off" or "shadow"). GSM-7
-#: only and under 160 characters, so it stays one part (a test checks it).
-ALERT_TEXT = (
-    "anti-relous : flood de SMS en cours, réponses automatiques suspendues jusqu'au retour au "
-    "calme. Tous les SMS sont enregistrés. Détails : anti-relous status"
-)
-#: Sent when an attack starts ([attack] mode = "enforce"): the line keeps answering people.
-ATTACK_ALERT_TEXT = (
-    "anti-relous : attaque en cours. Nouveaux numéros mis en attente, campagnes ignorées, les "
-    "personnes ont leur réponse. Tout est enregistré. anti-relous status"
-)
 #: A +CMS ERROR before any part left is retried this many times in all, waiting 30 s, 60 s...
 MAX_SEND_ATTEMPTS = 3
 SEND_RETRY_BASE = timedelta(seconds=30)
@@ -63,19 +53,11 @@ class Texts:
 
     reply: str
     reply_parts: int
-    alert: str = ALERT_TEXT
-    alert_parts: int = 1
 
     @classmethod
     def from_config(cls, config: Config) -> Texts:
-        """The configured reply and the built-in alert, measured by the codec."""
-        alert = ATTACK_ALERT_TEXT if config.attack.mode == "enforce" else ALERT_TEXT
-        return cls(
-            reply=config.line.reply,
-            reply_parts=text_info(config.line.reply).parts,
-            alert=alert,
-            alert_parts=text_info(alert).parts,
-        )
+        """The configured reply, measured by the codec."""
+        return cls(reply=config.line.reply, reply_parts=text_info(config.line.reply).parts)
 
 
 @dataclass(frozen=True)
@@ -140,7 +122,10 @@ class LineService:
         recovered = self.store.outbox.recover_sending(now)
         if recovered:
             log.warning("%d SMS were being sent when the daemon stopped: marked unknown", recovered)
-        decide_pending(self.store, self.rules, self.texts, now, admin=self.admin)
+        decide_pending(
+            self.store, self.rules, self.texts, now, admin=self.admin,
+            alert_rules=self.monitor.rules,
+        )  # fmt: skip
         self.link.get()
         self._publish(force=True)
         self._progress()
@@ -350,7 +335,10 @@ class LineService:
 
     def _decide(self, now: datetime) -> int:
         try:
-            decided = decide_pending(self.store, self.rules, self.texts, now, admin=self.admin)
+            decided = decide_pending(
+                self.store, self.rules, self.texts, now, admin=self.admin,
+                alert_rules=self.monitor.rules,
+            )  # fmt: skip
         except StoreError as error:
             self._database_failed(error, None)
             return 0
@@ -483,6 +471,7 @@ def decide_pending(
     *,
     limit: int = 1000,
     admin: AdminSettings | None = None,
+    alert_rules: AlertRules | None = None,
 ) -> list[tuple[InboundSms, Decision]]:
     """Assess the attack regime, then decide every stored message that is due (oldest first),
     all in one transaction.
@@ -495,12 +484,12 @@ def decide_pending(
     decided = []
     with store.transaction():
         line = store.line.state()
-        assessment = regime.assess(line, store.decisions.traffic(rules, now), rules, now)
-        alerts = tuple(
-            PlannedSms(number, texts.alert, texts.alert_parts) for number in rules.alert_numbers
-        )
-        store.decisions.apply(assessment, now, alerts=alerts)
+        traffic = store.decisions.traffic(rules, now)
+        assessment = regime.assess(line, traffic, rules, now)
+        store.decisions.apply(assessment, now)
         _log_regime(assessment)
+        if alert_rules is not None:
+            _tell_the_operators(store, line, assessment, traffic, rules, alert_rules, now)
         for message in store.inbound.undecided(now, limit):
             obeyed = handle_admin_sms(store, message, admin, now) if admin else None
             if obeyed is not None:
@@ -529,6 +518,47 @@ def decide_message(
     store.decisions.record(message, decision, now, reply=reply)
     _log_decision(message, decision)
     return decision
+
+
+def _tell_the_operators(
+    store: Store,
+    line: policy.LineState,
+    assessment: regime.Assessment,
+    traffic: regime.Traffic,
+    rules: Rules,
+    alert_rules: AlertRules,
+    now: datetime,
+) -> None:
+    """An attack (or flood mode) starting or ending is an alert, within its rate limit, and only
+    if it fits under every cap (replies keep room for one; a flapping attack may find none)."""
+    muted = rules.mode is not policy.Mode.ENFORCE
+    if assessment.acting is regime.Change.ENTER:
+        alert = alerts.attack_started(
+            now, traffic.inbound_total, rules.flood_window, traffic.first_contacts, muted=muted
+        )
+    elif assessment.acting is regime.Change.EXIT:
+        start = (line.flood_since if muted else line.attack_since) or now
+        figures = store.reports.summary(start, now)
+        alert = alerts.attack_ended(start, now, figures.inbound_messages, figures.senders)
+    else:
+        return
+    if _alerts_fit(store, rules, now):
+        store.alerts.raise_alert(alert, alert_rules, now)
+    else:
+        log.warning("%s alert not sent: it would break a cap", alert.kind.value)
+
+
+def _alerts_fit(store: Store, rules: Rules, now: datetime) -> bool:
+    """One SMS to every alert number stays within every cap and the recipients limit."""
+    caps = store.decisions.caps(now)
+    count = len(rules.alert_numbers)
+    new = store.decisions.new_alert_numbers(rules, now)
+    return (
+        caps.last_hour + count <= rules.replies_per_hour
+        and caps.last_day + count <= rules.replies_per_day
+        and caps.this_month + count <= rules.replies_per_month
+        and caps.recipients_this_month + new <= rules.recipients_per_month
+    )
 
 
 def _log_regime(assessment: regime.Assessment) -> None:

@@ -219,8 +219,8 @@ INSERT INTO campaign_senders (campaign_id, sender, last_at)
 SELECT campaign_id, sender, max(received_at) FROM messages GROUP BY campaign_id, sender
 """
 _FILL_SENDERS = """
-INSERT INTO senders (sender, first_at, second_at, last_at, arrivals, number_block)
-SELECT sender, min(received_at), NULL, max(received_at), count(*), substr(sender, 1, 8)
+INSERT INTO senders (sender, first_at, last_at, min_gap_s, arrivals, number_block, mobile)
+SELECT sender, min(received_at), max(received_at), 3600, count(*), substr(sender, 1, 8), 1
 FROM messages GROUP BY sender
 """
 _FILL_RECIPIENTS = """

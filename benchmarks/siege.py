@@ -202,7 +202,7 @@ class Numbers:
         """A valid French mobile number (phonenumbers' word), never handed out before."""
         while True:
             if prefix is None:  # a French mobile: 06, or 073 to 079
-                lead = self.rng.choice(("6", "6", "6") + tuple(f"7{d}" for d in "3456789"))
+                lead = self.rng.choice(("6", "6", "6", *(f"7{d}" for d in "3456789")))
                 tail = self.rng.randint(0, 10 ** (9 - len(lead)) - 1)
                 number = f"+33{lead}{tail:0{9 - len(lead)}d}"
             else:

@@ -288,3 +288,45 @@ def test_duration_behind_means_that_long_ago():
 def test_duration_ahead_is_not_a_time():
     with pytest.raises(ValueError, match="not a time"):
         parse("2h", ahead=True)
+
+
+# --- allowlist ---------------------------------------------------------------------------------
+
+
+def test_allow_puts_a_number_typed_nationally_on_the_allowlist(line):
+    result = line.invoke("allow", "06 12 34 56 78", "--reason", "membre de l'asso")
+    assert result.exit_code == 0, result.output
+    assert "+33612345678 allowlisted" in result.output
+    with line.store() as store:
+        (row,) = store.line.allowlist()
+    assert (row.number, row.reason) == ("+33612345678", "membre de l'asso")
+
+
+def test_allow_twice_keeps_one_entry(line):
+    line.invoke("allow", "0612345678")
+    result = line.invoke("allow", "+33612345678")
+    assert result.exit_code == 0 and "already on the allowlist" in result.output
+    with line.store() as store:
+        assert len(store.line.allowlist()) == 1
+
+
+def test_allow_without_a_number_lists_the_allowlist(line):
+    line.invoke("allow", "0612345678", "--reason", "sœur")
+    listed = line.invoke("allow")
+    assert "+33612345678" in listed.output and "sœur" in listed.output
+    (entry,) = json.loads(line.invoke("allow", "--json").output)
+    assert entry["number"] == "+33612345678"
+
+
+def test_disallow_takes_it_off_and_says_when_it_was_not_on(line):
+    line.invoke("allow", "0612345678")
+    assert line.invoke("disallow", "0612345678").exit_code == 0
+    with line.store() as store:
+        assert store.line.allowlist() == []
+    again = line.invoke("disallow", "0612345678")
+    assert again.exit_code == 1 and "not on the allowlist" in again.stderr
+
+
+def test_allow_refuses_what_is_not_a_phone_number(line):
+    result = line.invoke("allow", "PROMO")
+    assert result.exit_code == 2 and "not a valid phone number" in result.stderr

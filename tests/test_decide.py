@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from store_helpers import long_sms, part
 
-from anti_relous.coding import text_info
+from anti_relous.alerts import AlertRules
 from anti_relous.config import parse_config
 from anti_relous.numbers import classify
 from anti_relous.policy import Reason, Rules
@@ -22,11 +22,6 @@ from anti_relous.store.db import from_db, to_db
 
 REGION = "FR"
 TEXTS = Texts(reply="Ceci est un numéro anti-relous.", reply_parts=1)
-
-
-def test_the_alert_is_one_gsm7_part():
-    texts = Texts.from_config(parse_config(""))
-    assert texts.alert_parts == 1 and text_info(texts.alert).coding == "gsm7"
 
 
 def test_first_message_is_answered_and_the_second_is_not(store, clock, rules):
@@ -63,7 +58,7 @@ def test_abuse_blocks_the_sender_automatically(store, clock):
     rules = Rules.from_config(parse_config("[quota]\nmax_inbound_per_number = 2"))
     for _ in range(4):
         store.inbound.ingest([part()], clock.advance(minutes=1), REGION)
-    reasons = [d.reason for _, d in decide_pending(store, rules, TEXTS, clock())]
+    reasons = [d.reason for _, d in decide(store, rules, clock())]
     assert reasons == [Reason.REPLIED, Reason.NUMBER_QUOTA, Reason.ABUSE_BLOCK, Reason.BLOCKED]
     (block,) = store.line.blocks(clock())
     assert block.automatic and block.target == "+33612345678"
@@ -129,7 +124,8 @@ def texters(count):
 
 
 def decide(store, rules, now):
-    return decide_pending(store, rules, TEXTS, now)
+    alert_rules = AlertRules(numbers=rules.alert_numbers, min_interval=rules.alert_min_interval)
+    return decide_pending(store, rules, TEXTS, now, alert_rules=alert_rules)
 
 
 def test_a_flood_holds_new_senders_alerts_once_and_mutes_nobody_known(store, clock):
@@ -163,7 +159,7 @@ def test_held_messages_are_decided_once_when_their_hold_ends(store, clock):
 
 
 def test_under_attack_near_identical_texts_from_three_senders_are_a_campaign(store, clock):
-    rules = Rules.from_config(parse_config(ATTACK_CONFIG + "[attack]\nhold = \"0\""))
+    rules = Rules.from_config(parse_config(ATTACK_CONFIG + '[attack]\nhold = "0"'))
     store.inbound.ingest(texters(4), clock(), REGION)  # a burst of new senders: an attack
     decide(store, rules, clock())
     texts = [
@@ -198,7 +194,7 @@ def test_a_campaign_found_in_one_wave_silences_the_next_wave_at_once(store, cloc
 
 
 def test_under_attack_three_numbers_of_one_block_are_a_sim_farm(store, clock):
-    rules = Rules.from_config(parse_config(ATTACK_CONFIG + "[attack]\nhold = \"0\""))
+    rules = Rules.from_config(parse_config(ATTACK_CONFIG + '[attack]\nhold = "0"'))
     store.inbound.ingest([part(sender="+33799999999", text=t) for t in ("a", "b", "c", "d")],
                          clock(), REGION)  # fmt: skip
     decide(store, rules, clock())  # a flood: an attack
@@ -393,11 +389,11 @@ def test_quotas_caps_and_filters_hold_for_any_sequence(events, limits, attack):
             if poll:
                 store.inbound.ingest(pending, clock(), REGION)
                 pending = []
-                decide_pending(store, rules, TEXTS, clock())
+                decide(store, rules, clock())
         store.inbound.ingest(pending, clock(), REGION)
-        decide_pending(store, rules, TEXTS, clock())
+        decide(store, rules, clock())
         end = clock.advance(days=1)  # every hold over
-        decide_pending(store, rules, TEXTS, clock())
+        decide(store, rules, clock())
         _check_invariants(store, rules)
         _check_budget(store, rules, end - T0)
 
@@ -421,29 +417,32 @@ def _check_invariants(store, rules):
         "SELECT count(*) FROM messages m LEFT JOIN decisions d ON d.message_id = m.id"
         " WHERE d.message_id IS NULL"
     ).fetchone() == (0,)
-    sent = [(r[0], from_db(r[1]), r[2]) for r in conn.execute(
-        "SELECT recipient, created_at, kind FROM outbox")]  # fmt: skip
+    sent = [(r[0], from_db(r[1]), r[2], r[3]) for r in conn.execute(
+        "SELECT recipient, created_at, kind, text FROM outbox")]  # fmt: skip
     replies_to, alerts_to = defaultdict(list), defaultdict(list)
-    for recipient, at, kind in sent:
-        if kind in ("reply", "alert"):
-            (replies_to if kind == "reply" else alerts_to)[recipient].append(at)
+    for recipient, at, kind, text in sent:
+        if kind == "reply":
+            replies_to[recipient].append(at)
+        elif kind == "alert":  # an attack's start and its end are two alerts
+            alerts_to[recipient, "finie" in text].append(at)
     # Per-number quota in any window: the replies a number can get (config.example.toml).
     for times in replies_to.values():
         assert _windows_hold(times, rules.number_window, rules.replies_per_number)
-    # Alerts go to the operator, at most one per alert.min_interval however often floods start.
+    # Alerts go to the operator, each kind at most once per alert.min_interval however often
+    # attacks start and end.
     for times in alerts_to.values():
         assert _windows_hold(times, rules.alert_min_interval, 1)
-    all_times = [at for _, at, _ in sent]
+    all_times = [at for _, at, _, _ in sent]
     assert _windows_hold(all_times, timedelta(hours=1), rules.replies_per_hour)
     assert _windows_hold(all_times, timedelta(days=1), rules.replies_per_day)
     months = defaultdict(list)
-    for recipient, at, _ in sent:
+    for recipient, at, _, _ in sent:
         months[at.strftime("%Y-%m")].append(recipient)
     for recipients in months.values():
         assert len(recipients) <= rules.replies_per_month
         assert len(set(recipients)) <= rules.recipients_per_month
     # Replies only to mobiles of allowed regions.
-    for recipient, _, kind in sent:
+    for recipient, _, kind, _ in sent:
         if kind == "reply":
             number = classify(recipient, "FR")
             assert number.kind is NumberKind.MOBILE and number.region in rules.allowed_regions

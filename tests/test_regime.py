@@ -19,9 +19,13 @@ def test_calm_traffic_changes_nothing():
     assert assess(LineState(), CALM, RULES, T0).attack is None
 
 
-def test_a_flood_starts_an_attack_and_alerts_the_operators_once():
+def test_a_flood_starts_an_attack_which_is_what_the_line_acts_on():
     assessment = assess(LineState(), FLOOD, RULES, T0)
-    assert (assessment.attack, assessment.flood, assessment.alert) == (Change.ENTER, None, True)
+    assert (assessment.attack, assessment.flood, assessment.acting) == (
+        Change.ENTER,
+        None,
+        Change.ENTER,
+    )
     assert "SMS in 10m, threshold 200" in assessment.detail
 
 
@@ -66,37 +70,20 @@ def test_an_attack_of_new_senders_ends_once_their_stream_stops_not_when_the_wind
 def test_with_the_regime_off_a_flood_mutes_and_new_senders_do_not_count():
     rules = replace(RULES, mode=Mode.OFF)
     assessment = assess(LineState(), FLOOD, rules, T0)
-    assert (assessment.flood, assessment.attack, assessment.alert) == (Change.ENTER, None, True)
+    assert (assessment.flood, assessment.attack, assessment.acting) == (
+        Change.ENTER,
+        None,
+        Change.ENTER,
+    )
     assert assess(LineState(), SWARM, rules, T0).flood is None
 
 
-def test_in_shadow_mode_both_are_tracked_and_the_alert_follows_flood_mode():
+def test_in_shadow_mode_both_are_tracked_and_the_line_acts_on_flood_mode():
     rules = replace(RULES, mode=Mode.SHADOW)
     swarm = assess(LineState(), SWARM, rules, T0)
-    assert (swarm.flood, swarm.attack, swarm.alert) == (None, Change.ENTER, False)
+    assert (swarm.flood, swarm.attack, swarm.acting) == (None, Change.ENTER, None)
     flood = assess(LineState(), FLOOD, rules, T0)
-    assert (flood.flood, flood.attack, flood.alert) == (Change.ENTER, Change.ENTER, True)
-
-
-def test_the_alert_is_not_repeated_within_its_minimum_interval():
-    line = LineState(last_alert_at=T0 - RULES.alert_min_interval + timedelta(seconds=1))
-    assert not assess(line, FLOOD, RULES, T0).alert
-    line = LineState(last_alert_at=T0 - RULES.alert_min_interval)
-    assert assess(line, FLOOD, RULES, T0).alert
-
-
-def test_the_alert_is_not_sent_when_it_would_break_a_cap():
-    full = replace(FLOOD, sent_last_hour=RULES.replies_per_hour)
-    assert not assess(LineState(), full, RULES, T0).alert
-    no_room = replace(
-        FLOOD, recipients_this_month=RULES.recipients_per_month, alert_numbers_new_this_month=1
-    )
-    assert not assess(LineState(), no_room, RULES, T0).alert
-
-
-def test_no_alert_without_alert_numbers():
-    rules = replace(RULES, alert_numbers=())
-    assert not assess(LineState(), FLOOD, rules, T0).alert
+    assert (flood.flood, flood.attack, flood.acting) == (Change.ENTER, Change.ENTER, Change.ENTER)
 
 
 def test_the_budget_is_full_until_first_used_and_refills_up_to_its_burst():

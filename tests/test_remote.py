@@ -225,10 +225,11 @@ def test_help_needs_no_code_and_lists_every_command(store, clock, secret):
     assert text_info(answer).parts == 1
 
 
-def test_allow_is_answered_as_not_available_until_the_policy_has_an_allowlist(store, clock, secret):
+def test_allow_puts_the_number_on_the_allowlist_and_says_so(store, clock, secret):
     text_line(store, clock, ADMIN, f"ALLOW 0612345678 {code_at(secret, clock())}")
     decide(store, clock)
-    assert outbox(store, "admin") == [(ADMIN, answers.not_available(Verb.ALLOW))]
+    assert outbox(store, "admin") == [(ADMIN, answers.allowed("+33612345678", already=False))]
+    assert [row.number for row in store.line.allowlist()] == ["+33612345678"]
 
 
 def test_a_malformed_command_with_a_valid_code_says_what_to_fix(store, clock, secret):
@@ -382,6 +383,8 @@ def test_every_answer_is_one_gsm7_part_at_its_longest():
         answers.malformed(Verb.BLOCK, "écrivez BLOCK NUMERO [7d] CODE"),
         answers.help_text(),
         answers.not_available(Verb.ALLOW),
+        answers.allowed("+33612345678", already=False),
+        answers.allowed("+33612345678", already=True),
         answers.status(snapshot, T0),
     ]
     for text in texts:

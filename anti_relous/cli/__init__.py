@@ -19,7 +19,8 @@ cli.lazy_commands.update(
     {
         **dict.fromkeys(["demo", "doctor", "init", "run", "simulate"], "anti_relous.cli.running"),
         **dict.fromkeys(
-            ["block", "pause", "resume", "send", "unblock"], "anti_relous.cli.steering"
+            ["allow", "block", "disallow", "pause", "resume", "send", "unblock"],
+            "anti_relous.cli.steering",
         ),
         **dict.fromkeys(
             ["blocks", "inbox", "outbox", "stats", "status"], "anti_relous.cli.watching"

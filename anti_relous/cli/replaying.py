@@ -55,10 +55,9 @@ def replay(
     the line's own database is never touched. Use it to try a configuration on your history,
     as fail2ban-regex tries a filter.
 
-    Example:
+    Example (last-week.jsonl made by `export --format json --since 7d -o last-week.jsonl`):
 
     \b
-      anti-relous export --format json --since 7d -o last-week.jsonl
       anti-relous --config try.toml replay last-week.jsonl --output sent.jsonl
     """
     from datetime import timedelta

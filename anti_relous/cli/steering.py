@@ -1,5 +1,5 @@
 """Commands that steer the running line through the shared database: pause, resume, block,
-unblock, send."""
+unblock, send, allow, disallow."""
 
 from __future__ import annotations
 
@@ -200,3 +200,59 @@ def send(app: App, number: str, text: str, force: bool) -> None:
             f"Sent outbox #{sent.item_id} to {recipient} through {sent.port}: "
             f"{plural(parts, 'part')}."
         )
+
+
+@cli.command(short_help="Vouch for a number: never held nor suppressed during an attack.")
+@click.argument("number", required=False)
+@click.option("--reason", help="Why (kept with the entry).")
+@click.option("--json", "as_json", is_flag=True, help="With no NUMBER: print a JSON array.")
+@pass_lenient_app
+def allow(app: App, number: str | None, reason: str | None, as_json: bool) -> None:
+    """Put a number on the allowlist, or list it (no NUMBER).
+
+    During an attack the line holds new numbers for a second look and ignores campaigns; an
+    allowlisted number skips all that (its quota, the caps and blocks still apply).
+
+    Example:
+
+    \b
+      anti-relous allow 0612345678 --reason "association member"
+    """
+    if number is None:
+        _list_allowed(app, as_json)
+        return
+    normalised = number_or_exit(app, number)
+    added = app.store.line.allow(utc_now(), normalised, reason or "")
+    echo(f"{normalised} {'allowlisted' if added else 'was already on the allowlist'}.")
+
+
+@cli.command(short_help="Take a number off the allowlist.")
+@click.argument("number")
+@pass_lenient_app
+def disallow(app: App, number: str) -> None:
+    """Take a number off the allowlist.
+
+    Example:
+
+    \b
+      anti-relous disallow 0612345678
+    """
+    normalised = number_or_exit(app, number)
+    if not app.store.line.disallow(utc_now(), normalised):
+        raise CliError(f"{normalised} is not on the allowlist: see `anti-relous allow`")
+    echo(f"{normalised} taken off the allowlist.")
+
+
+def _list_allowed(app: App, as_json: bool) -> None:
+    rows = app.store.line.allowlist()
+    if as_json:
+        from anti_relous.cli.base import echo_json
+
+        echo_json(rows)
+        return
+    from anti_relous.cli.render import table
+
+    if not rows:
+        echo("The allowlist is empty.")
+        return
+    echo(table(["number", "since", "reason"], [(r.number, r.created_at, r.reason) for r in rows]))

@@ -124,13 +124,7 @@ def _decide(
                 f"new sender during an attack: held {_span(rules.hold)} for a second look",
                 hold_until=hold_until,
             )
-    # Replies leave room under every cap for one alert to each alert number: otherwise the
-    # bot replies sent before an attack is noticed would use up the hour, and the operators
-    # would never hear of it.
-    reserve = len(rules.alert_numbers)
-    cap = _cap_reached(
-        usage.sent_last_hour, usage.sent_last_day, usage.sent_this_month, rules, reserve=reserve
-    )
+    cap = _cap_reached(usage, rules)
     if cap:
         return _no(*cap)
     recipients = usage.recipients_this_month + usage.alert_numbers_new_this_month
@@ -236,17 +230,27 @@ def _bursting(sender: SenderHistory) -> bool:
     return sender.arrivals >= 2 and sender.min_gap is not None and sender.min_gap < BURST_GAP
 
 
-def _cap_reached(
-    hour: int, day: int, month: int, rules: Rules, *, reserve: int = 0
-) -> tuple[Reason, str] | None:
-    """The first global cap that one more SMS would exceed, ``reserve`` SMS being kept back."""
-    kept = f" ({reserve} kept for alerts)" if reserve else ""
-    for count, limit, reason, span in (
-        (hour, rules.replies_per_hour, Reason.HOURLY_CAP, "the last hour"),
-        (day, rules.replies_per_day, Reason.DAILY_CAP, "the last 24 hours"),
-        (month, rules.replies_per_month, Reason.MONTHLY_CAP, "this month"),
-    ):
+def _cap_reached(usage: Usage, rules: Rules) -> tuple[Reason, str] | None:
+    """The first global cap one more reply would break, room being kept under each.
+
+    Replies leave room for one alert to each alert number (otherwise the bot replies sent before
+    an attack is noticed would use up the hour, and the operators would never hear of it), and
+    for the unused part of the admin confirmations' share, at most half of the cap.
+    """
+    alerts = len(rules.alert_numbers)
+    admin_hour = max(0, rules.admin_reserve_per_hour - usage.admin_sent_last_hour)
+    admin_day = max(0, rules.admin_reserve_per_day - usage.admin_sent_last_day)
+    for count, limit, admin, reason, span in (
+        (usage.sent_last_hour, rules.replies_per_hour, admin_hour, Reason.HOURLY_CAP,
+         "the last hour"),
+        (usage.sent_last_day, rules.replies_per_day, admin_day, Reason.DAILY_CAP,
+         "the last 24 hours"),
+        (usage.sent_this_month, rules.replies_per_month, admin_day, Reason.MONTHLY_CAP,
+         "this month"),
+    ):  # fmt: skip
+        reserve = alerts + min(admin, limit // 2)
         if count + reserve >= limit:
+            kept = f" ({reserve} kept for alerts and admin SMS)" if reserve else ""
             return reason, f"{count} SMS sent in {span}, cap {limit}{kept}"
     return None
 

@@ -81,6 +81,9 @@ class Rules:
     block_senders: int = 3
     new_senders_burst: int = 25
     new_senders_per_day: int = 15
+    #: The share of each cap kept for admin confirmations (none without [admin] numbers).
+    admin_reserve_per_hour: int = 0
+    admin_reserve_per_day: int = 0
 
     @classmethod
     def from_config(cls, config: Config) -> Rules:
@@ -116,6 +119,8 @@ class Rules:
             block_senders=attack.block_senders,
             new_senders_burst=attack.new_senders_burst,
             new_senders_per_day=attack.new_senders_per_day,
+            admin_reserve_per_hour=config.admin.reserve_per_hour if config.admin.numbers else 0,
+            admin_reserve_per_day=config.admin.reserve_per_day if config.admin.numbers else 0,
         )
 
 
@@ -130,7 +135,6 @@ class LineState:
     flood_since: datetime | None = None
     #: The last time the inbound rate was seen above the threshold.
     flood_last_above: datetime | None = None
-    last_alert_at: datetime | None = None
     #: When the current attack began (None outside one), the last time one of its triggers was
     #: seen above its threshold, and when the last attack ended.
     attack_since: datetime | None = None
@@ -224,6 +228,9 @@ class Usage:
     sender_is_recipient_this_month: bool
     #: How many alert numbers are not yet recipients this month (an alert would add them).
     alert_numbers_new_this_month: int = 0
+    #: Admin confirmations queued in the last hour and the last 24 hours (their reserve's use).
+    admin_sent_last_hour: int = 0
+    admin_sent_last_day: int = 0
     sender: SenderHistory = SenderHistory()
     campaign: CampaignUsage | None = None
     #: When this message was held (None: never held).

@@ -37,13 +37,6 @@ class Traffic:
     first_contacts: int
     burst_contacts: int = 0
     recent_contacts: int = 0
-    #: SMS queued in the last hour / 24 hours / calendar month, distinct recipients this month,
-    #: and alert numbers not yet among them: whether an alert still fits under every cap.
-    sent_last_hour: int = 0
-    sent_last_day: int = 0
-    sent_this_month: int = 0
-    recipients_this_month: int = 0
-    alert_numbers_new_this_month: int = 0
 
 
 class Change(enum.StrEnum):
@@ -57,14 +50,15 @@ class Change(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Assessment:
-    """The moves of both states, whether to alert the operators, and why."""
+    """The moves of both states, and why."""
 
     flood: Change | None = None
     attack: Change | None = None
-    #: True when an alert SMS must be queued to every alert number.
-    alert: bool = False
     #: The triggers above their thresholds, for the event log ("212 SMS in 10m, threshold 200").
     detail: str = ""
+    #: How the state the line acts on moved (flood mode with ``mode = "off"``, else the
+    #: attack): what the operators are told of.
+    acting: Change | None = None
 
 
 def assess(line: LineState, traffic: Traffic, rules: Rules, now: datetime) -> Assessment:
@@ -102,8 +96,7 @@ def assess(line: LineState, traffic: Traffic, rules: Rules, now: datetime) -> As
         attack = _move(line.attack_since, line.attack_last_above, above, rules, now)
     # The operators hear of what the line acts on: flood mode when it mutes, else the attack.
     acting = attack if rules.mode is Mode.ENFORCE else flood
-    alert = acting is Change.ENTER and _alert_allowed(line, traffic, rules, now)
-    return Assessment(flood, attack, alert, "; ".join(reasons))
+    return Assessment(flood, attack, "; ".join(reasons), acting)
 
 
 def _move(
@@ -114,23 +107,6 @@ def _move(
     if since is not None and now - (last_above or since) >= rules.flood_cooldown:
         return Change.EXIT
     return None
-
-
-def _alert_allowed(line: LineState, traffic: Traffic, rules: Rules, now: datetime) -> bool:
-    """One alert per ``min_interval``, and only if the alert SMS fit within every cap."""
-    if not rules.alert_numbers:
-        return False
-    last = line.last_alert_at
-    if last is not None and now - last < rules.alert_min_interval:
-        return False
-    extra = len(rules.alert_numbers) - 1
-    fits_caps = (
-        traffic.sent_last_hour + extra < rules.replies_per_hour
-        and traffic.sent_last_day + extra < rules.replies_per_day
-        and traffic.sent_this_month + extra < rules.replies_per_month
-    )
-    new_recipients = traffic.recipients_this_month + traffic.alert_numbers_new_this_month
-    return fits_caps and new_recipients <= rules.recipients_per_month
 
 
 # --- the new-senders budget ------------------------------------------------------------------

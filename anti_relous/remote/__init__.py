@@ -202,8 +202,8 @@ def _carry_out(
         until = now + command.duration if command.duration else None
         store.line.block(now, target, is_prefix=False, until=until, reason=by)
         return answers.blocked(target, until, now, tz), f"{mask(target)} blocked"
-    # ALLOW needs the reply policy's allowlist, which this version does not have.
-    return answers.not_available(verb), "not available"
+    added = store.line.allow(now, target, reason=by)
+    return answers.allowed(target, already=not added), f"{mask(target)} allowlisted"
 
 
 def _confirm(

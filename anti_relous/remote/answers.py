@@ -52,6 +52,16 @@ def blocked(number: str, until: datetime | None, now: datetime, tz: tzinfo | Non
     )
 
 
+def allowed(number: str, already: bool) -> str:
+    """ALLOW done (or nothing to do)."""
+    if already:
+        return one_gsm7_part(f"{number} était déjà sur la liste de confiance.")
+    return one_gsm7_part(
+        f"{number} ajouté à la liste de confiance : jamais mis en attente ni ignoré pendant "
+        f"une attaque. Retirez-le avec anti-relous disallow {number}"
+    )
+
+
 def bad_number(typed: str) -> str:
     """BLOCK or ALLOW of something that is not a phone number."""
     return one_gsm7_part(f"Numéro {typed[:20]!r} incompris. Écrivez-le ainsi : +33612345678")

@@ -265,8 +265,7 @@ REASONS: dict[str, dict[str, str]] = {
             "pas de réponse"
         ),
         "number_block": (
-            "bloc de numéros consécutifs (ferme de cartes SIM) pendant une attaque : "
-            "pas de réponse"
+            "bloc de numéros consécutifs (ferme de cartes SIM) pendant une attaque : pas de réponse"
         ),
         "held": "nouveau numéro pendant une attaque : mis en attente, décision à venir",
         "paced": (
@@ -292,9 +291,7 @@ REASONS: dict[str, dict[str, str]] = {
         "abuse_block": "too many messages from this number: blocked automatically",
         "flood": "flood (too many messages from everyone): replies suspended",
         "campaign": "campaign: the same text from several numbers during an attack: no reply",
-        "number_block": (
-            "block of consecutive numbers (a SIM farm) during an attack: no reply"
-        ),
+        "number_block": ("block of consecutive numbers (a SIM farm) during an attack: no reply"),
         "held": "new number during an attack: held, decision to come",
         "paced": (
             "new number during an attack: the budget for unknown senders is spent, or a "

@@ -111,7 +111,9 @@ SELECT
     EXISTS (SELECT 1 FROM outbox WHERE recipient = :recipient),
     EXISTS (SELECT 1 FROM allowlist WHERE number = :recipient AND removed_at IS NULL),
     (SELECT campaign_id FROM messages WHERE id = :id),
-    (SELECT held_at FROM decisions WHERE message_id = :id AND reason = 'held')
+    (SELECT held_at FROM decisions WHERE message_id = :id AND reason = 'held'),
+    (SELECT count(*) FROM outbox WHERE kind = 'admin' AND created_at > :hour),
+    (SELECT count(*) FROM outbox WHERE kind = 'admin' AND created_at > :day)
 """
 
 
@@ -138,7 +140,8 @@ class Decisions:
         month = outbox.month_key(now)
         with self._db.reading() as conn:
             (from_sender, pending_from_sender, replies_to_sender, hour, day, this_month,
-             recipients, is_recipient, answered, allowed, campaign_id, held_at) = conn.execute(
+             recipients, is_recipient, answered, allowed, campaign_id, held_at, admin_hour,
+             admin_day) = conn.execute(
                 _USAGE,
                 {
                     "sender": sender, "recipient": recipient, "id": message.id,
@@ -160,6 +163,8 @@ class Decisions:
                 recipients_this_month=recipients,
                 sender_is_recipient_this_month=bool(is_recipient),
                 alert_numbers_new_this_month=_new_alert_numbers(conn, rules, now),
+                admin_sent_last_hour=admin_hour,
+                admin_sent_last_day=admin_day,
                 sender=self._sender(
                     conn, sender, bool(answered), bool(allowed), periods, rules, now
                 ),
@@ -215,6 +220,11 @@ class Decisions:
         with self._db.reading() as conn:
             return caps(conn, now)
 
+    def new_alert_numbers(self, rules: Rules, now: datetime) -> int:
+        """Alert numbers not yet sent anything this month (an alert would add them)."""
+        with self._db.reading() as conn:
+            return _new_alert_numbers(conn, rules, now)
+
     def inbound_in_window(self, now: datetime, window: timedelta) -> int:
         """Messages and pending long SMS from everyone within ``window`` before ``now``."""
         with self._db.reading() as conn:
@@ -236,22 +246,19 @@ class Decisions:
             (ended,) = conn.execute(
                 "SELECT coalesce(attack_ended_at, '') FROM line_state WHERE id = 1"
             ).fetchone()
-            (messages, pending, first_contacts, burst_contacts, recent_contacts, hour, day,
-             this_month, recipients) = conn.execute(
+            (messages, pending, first_contacts, burst_contacts, recent_contacts) = conn.execute(
                 "SELECT (SELECT count(*) FROM messages WHERE received_at > :flood),"
                 " (SELECT count(DISTINCT group_id) FROM inbound_parts WHERE received_at > :flood"
                 "  AND message_id IS NULL AND concat_total IS NOT NULL),"
                 " (SELECT count(*) FROM senders WHERE first_at > :contacts AND mobile = 1),"
                 " (SELECT count(*) FROM senders WHERE first_at > :burst AND mobile = 1),"
-                " (SELECT count(*) FROM senders WHERE first_at > :recent AND mobile = 1),"
-                " caps.* FROM (" + _CAPS + ") AS caps",
+                " (SELECT count(*) FROM senders WHERE first_at > :recent AND mobile = 1)",
                 {
                     "flood": to_db(now - rules.flood_window),
                     # New senders of an attack that ended count no more for the next one.
                     "contacts": max(to_db(now - rules.first_contact_window), ended),
                     "burst": max(to_db(now - rules.burst_window), ended),
                     "recent": to_db(now - rules.flood_cooldown),
-                    **_cap_params(now),
                 },
             ).fetchone()  # fmt: skip
             return Traffic(
@@ -259,26 +266,15 @@ class Decisions:
                 first_contacts=first_contacts,
                 burst_contacts=burst_contacts,
                 recent_contacts=recent_contacts,
-                sent_last_hour=hour,
-                sent_last_day=day,
-                sent_this_month=this_month,
-                recipients_this_month=recipients,
-                alert_numbers_new_this_month=_new_alert_numbers(conn, rules, now),
             )
 
-    def apply(
-        self, assessment: Assessment, now: datetime, *, alerts: tuple[PlannedSms, ...] = ()
-    ) -> None:
-        """Record where the regime went; queue the alert to every alert number if it says so."""
-        if assessment.flood is None and assessment.attack is None and not assessment.alert:
+    def apply(self, assessment: Assessment, now: datetime) -> None:
+        """Record where the regime went (state and event log)."""
+        if assessment.flood is None and assessment.attack is None:
             return
         with self._db.atomic() as conn:
             _move(conn, "flood", assessment.flood, now, assessment.detail)
             _move(conn, "attack", assessment.attack, now, assessment.detail)
-            if assessment.alert:
-                conn.execute("UPDATE line_state SET last_alert_at = ? WHERE id = 1", (to_db(now),))
-                for alert in alerts:
-                    outbox.enqueue(conn, now, "alert", alert.recipient, alert.text, alert.parts)
 
     # --- decisions ---------------------------------------------------------------------------
 

@@ -279,11 +279,11 @@ class Line:
 def read_state(conn: sqlite3.Connection) -> LineState:
     """The line_state row as the policy's LineState."""
     row = conn.execute(
-        "SELECT paused, paused_until, pause_reason, flood_since, flood_last_above, last_alert_at,"
+        "SELECT paused, paused_until, pause_reason, flood_since, flood_last_above,"
         " attack_since, attack_last_above, attack_ended_at, pace_tokens, pace_at"
         " FROM line_state WHERE id = 1"
     ).fetchone()
-    (paused, paused_until, pause_reason, flood_since, flood_last_above, last_alert_at,
+    (paused, paused_until, pause_reason, flood_since, flood_last_above,
      attack_since, attack_last_above, attack_ended_at, pace_tokens, pace_at) = row  # fmt: skip
     return LineState(
         paused=bool(paused),
@@ -291,7 +291,6 @@ def read_state(conn: sqlite3.Connection) -> LineState:
         pause_reason=pause_reason,
         flood_since=from_db(flood_since),
         flood_last_above=from_db(flood_last_above),
-        last_alert_at=from_db(last_alert_at),
         attack_since=from_db(attack_since),
         attack_last_above=from_db(attack_last_above),
         attack_ended_at=from_db(attack_ended_at),
