@@ -332,8 +332,8 @@ class ReplaySummary:
     recipients: int
     sms_sent: int
     parts_sent: int
-    #: (start, end) of every flood or attack period.
-    flood_periods: list[tuple[datetime, datetime | None]]
+    #: Every attack (and, with ``[attack] mode = "off"``, flood mode): kind, start, end.
+    attack_periods: list[tuple[str, datetime, datetime | None]]
     cloud_price_per_sms: float
     currency: str
     cloud_cost_avoided: float
@@ -358,7 +358,11 @@ def summarise(result: ReplayResult, store: Store, config: Config) -> ReplaySumma
         recipients=len({sms.to for sms in result.sent}),
         sms_sent=len(result.sent),
         parts_sent=parts_sent,
-        flood_periods=store.line.periods("flood_start", "flood_end"),
+        attack_periods=sorted(
+            [("attack", *p) for p in store.line.periods("attack_start", "attack_end")]
+            + [("flood", *p) for p in store.line.periods("flood_start", "flood_end")],
+            key=lambda period: period[1],
+        ),
         cloud_price_per_sms=price,
         currency=config.cost.currency,
         cloud_cost_avoided=round(price * (figures.inbound_parts + parts_sent), 2),

@@ -380,10 +380,22 @@ def test_under_attack_a_long_text_from_enough_senders_is_a_campaign():
     assert "campaign #4" in decision.detail
 
 
-def test_outside_an_attack_alike_texts_are_answered():
-    """Many people write alike: without an attack, nobody is suppressed for it."""
-    campaign = CampaignUsage(4, short=False, senders=9, senders_last_hour=9)
+def test_outside_an_attack_alike_texts_over_a_day_are_answered():
+    """Many people write alike: without an attack, a day's coincidences are not a campaign."""
+    campaign = CampaignUsage(4, short=False, senders=9, senders_last_hour=2)
     assert outcome(replace(QUIET, campaign=campaign)).reason is Reason.REPLIED
+    short = CampaignUsage(5, short=True, senders=40, senders_last_hour=40)
+    assert outcome(replace(QUIET, campaign=short)).reason is Reason.REPLIED
+
+
+def test_outside_an_attack_new_numbers_opening_with_one_long_text_are_a_campaign():
+    senders = RULES.campaign_senders
+    burst = CampaignUsage(4, False, senders, senders, new_senders_last_hour=senders)
+    decision = outcome(replace(QUIET, campaign=burst))
+    assert (decision.reason, decision.flag_campaign) == (Reason.CAMPAIGN, True)
+    assert "new numbers in the last hour" in decision.detail
+    known = replace(burst, new_senders_last_hour=senders - 1)
+    assert outcome(replace(QUIET, campaign=known)).reason is Reason.REPLIED
 
 
 def test_one_sender_short_of_a_campaign_is_answered():

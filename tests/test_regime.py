@@ -41,6 +41,11 @@ def test_a_burst_of_new_senders_starts_an_attack():
     assert assessment.attack is Change.ENTER and "new senders in 10m" in assessment.detail
 
 
+def test_a_campaign_just_found_starts_an_attack():
+    assessment = assess(LineState(), replace(CALM, campaigns_found=1), RULES, T0)
+    assert assessment.attack is Change.ENTER and "a campaign found" in assessment.detail
+
+
 def test_exactly_the_thresholds_is_not_an_attack():
     at_limits = Traffic(
         inbound_total=RULES.flood_threshold,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -72,6 +73,18 @@ def test_two_numbers_sending_the_same_text_are_not_yet_a_campaign():
 def test_identical_short_texts_are_a_short_campaign():
     (campaign,) = campaigns_of(messages(*[(f"+3360000000{i}", "Salut ça va ?") for i in range(3)]))
     assert campaign.short
+
+
+def test_the_campaign_the_line_recorded_with_each_message_is_the_reports():
+    """The line matched them as they arrived (against representatives the period may not hold);
+    the report takes its word for it rather than clustering again."""
+    recorded = [
+        replace(message(i, f"+3360000000{i}", text), campaign_id=7)
+        for i, text in enumerate(("Première version du texte", "Autre chose", "Encore"), start=1)
+    ]
+    (campaign,) = campaigns_of([*recorded, message(9, "+33600000009", "Salut")])
+    assert campaign.message_ids == (1, 2, 3)
+    assert campaign.representative == "Première version du texte"
 
 
 def test_messages_without_text_join_no_campaign():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ from anti_relous.lazyclass import frozen_dataclass
 if TYPE_CHECKING:
     from anti_relous.config import Config, QuotaConfig
     from anti_relous.store import Caps, Store
+    from anti_relous.store.campaigns import CampaignRow
     from anti_relous.store.line import BlocksInForce
     from anti_relous.store.reports import Activity, HourRow, Summary
 
@@ -90,6 +92,7 @@ class LineStatus:
     paused: bool
     paused_until: datetime | None
     pause_reason: str | None
+    #: Flood mode (every reply suspended: ``[attack] mode = "off"``) and since when.
     flood_mode: bool
     flood_since: datetime | None
     daemon: DaemonInfo
@@ -105,6 +108,8 @@ class LineStatus:
     reply_warning: str | None
     #: Set when the SIM rejected the configured PIN: what happened and what to do.
     pin_rejected: str | None = None
+    #: When the attack under way began (new numbers held, campaigns ignored); None outside one.
+    attack_since: datetime | None = None
 
 
 def line_status(store: Store, config: Config, now: datetime) -> LineStatus:
@@ -123,6 +128,7 @@ def line_status(store: Store, config: Config, now: datetime) -> LineStatus:
         pause_reason=line.pause_reason if paused else None,
         flood_mode=line.in_flood,
         flood_since=line.flood_since,
+        attack_since=line.attack_since,
         daemon=daemon_info(store.line.daemon_state("daemon"), now, config.schedule.health_interval),
         modem=modem_info(store.line.daemon_state("modem")),
         today=store.reports.activity_since(day_start),
@@ -156,6 +162,7 @@ class Stats:
     until: datetime | None
     figures: Summary
     paused: bool
+    #: Under a flood or an attack now (DESIGN's key; ``attack_mode`` says which regime).
     flood_mode: bool
     cloud_price_per_sms: float
     currency: str
@@ -163,6 +170,12 @@ class Stats:
     #: every part sent. This line pays none of it per SMS.
     cloud_cost_avoided: float
     hourly: list[HourRow]
+    #: The attack regime is on now (new senders held, campaigns suppressed).
+    attack_mode: bool = False
+    #: (start, end) of the attacks that touch the period; end None while one lasts.
+    attacks: list[tuple[datetime, datetime | None]] = field(default_factory=list)
+    #: The largest campaigns active in the period: near-identical texts from several numbers.
+    campaigns: list[CampaignRow] = field(default_factory=list)
 
 
 def cloud_cost(figures: Summary, price_per_sms: float) -> float:
@@ -183,9 +196,16 @@ def stats(
         until=until,
         figures=figures,
         paused=line.is_paused(now),
-        flood_mode=line.in_flood,
+        flood_mode=line.in_flood or line.under_attack,
         cloud_price_per_sms=price,
         currency=config.cost.currency,
         cloud_cost_avoided=cloud_cost(figures, price),
         hourly=store.reports.hourly(since, until),
+        attack_mode=line.under_attack,
+        attacks=[
+            (start, end)
+            for start, end in store.line.attack_periods(since)
+            if until is None or start < until
+        ],
+        campaigns=[c for c in store.campaigns.largest(since, limit=10) if c.senders > 1][:5],
     )

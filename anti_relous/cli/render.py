@@ -218,6 +218,12 @@ def status_text(status: LineStatus, now: datetime) -> str:
     flood = "no"
     if status.flood_mode:
         flood = f"YES since {local_time(status.flood_since)}: replies suspended, SMS recorded"
+    attack = "no"
+    if status.attack_since is not None:
+        attack = (
+            f"YES since {local_time(status.attack_since)}: new numbers held for a second look, "
+            "campaigns ignored, people answered"
+        )
     daemon = status.daemon
     if daemon.running:
         seen = format_age(now - daemon.updated_at) if daemon.updated_at else "?"
@@ -232,7 +238,8 @@ def status_text(status: LineStatus, now: datetime) -> str:
         daemon_text = f"NOT RUNNING: {daemon.why_not}"
     rows = [
         ("Line", line),
-        ("Flood mode", flood),
+        ("Attack", attack),
+        *([("Flood mode", flood)] if status.flood_mode else []),
         ("Daemon", daemon_text),
         ("Modem", _modem_text(status.modem, now)),
         ("Today", _activity_text(status.today)),
@@ -320,8 +327,7 @@ def stats_text(stats: Stats, *, unicode: bool = True) -> str:
         "and manual",
         f"Blocked          {plural(f.blocked_numbers, 'number')} "
         f"({f.auto_blocked_numbers:,} automatically)",
-        f"Now              {'paused' if stats.paused else 'replying'}"
-        f"{', FLOOD MODE' if stats.flood_mode else ''}",
+        f"Now              {'paused' if stats.paused else 'replying'}{_regime_now(stats)}",
         f"Cloud line cost  {stats.cloud_cost_avoided:,.2f} {stats.currency} avoided "
         f"({f.inbound_parts + f.parts_sent:,} SMS parts x {price}); this line sent "
         f"{f.parts_sent:,} parts on its SIM plan",
@@ -332,8 +338,28 @@ def stats_text(stats: Stats, *, unicode: bool = True) -> str:
         lines.append(table(["decision", "messages"], by_count))
     else:
         lines.append("No decisions in this period.")
+    for start, end in stats.attacks:
+        lines.append(f"Attack           {local_time(start)} to {local_time(end) if end else 'now'}")
+    if stats.campaigns:
+        lines += ["", "Largest campaigns (near-identical texts from several numbers)"]
+        lines.append(
+            table(
+                ["id", "senders", "messages", "from", "to", "text"],
+                [
+                    (c.id, c.senders, c.messages, c.first_at, c.last_at, c.text or "(erased)")
+                    for c in stats.campaigns
+                ],
+                wrap_last=50,
+            )
+        )
     lines += ["", traffic_chart(stats.hourly, unicode=unicode)]
     return "\n".join(lines)
+
+
+def _regime_now(stats: Stats) -> str:
+    if stats.attack_mode:
+        return ", ATTACK under way (new numbers held, campaigns ignored)"
+    return ", FLOOD MODE (replies suspended)" if stats.flood_mode else ""
 
 
 #: How `doctor` marks each level of finding.

@@ -71,6 +71,10 @@ def replay(
             "into an existing database, least of all the line's own)"
         )
     config = _config(app)
+    from anti_relous.logs import configure_logging
+
+    # The line's own log lines (an attack starting, a sender blocked) would drown the summary.
+    configure_logging("error", full_numbers=False)
     with _open_input(traffic) as handle:
         sms = read_traffic(handle, source=str(traffic))
     with _database_path(database) as db_path, _open_output(output) as sent_out:
@@ -164,8 +168,9 @@ def _render(summary: ReplaySummary, database: Path | None) -> str:
     ]
     if summary.undecided:
         lines.append(f"Still undecided at the end: {summary.undecided}.")
-    for start, end in summary.flood_periods:
-        lines.append(f"Flood from {local_time(start)} to {local_time(end)}.")
+    for kind, start, end in summary.attack_periods:
+        what = "Attack" if kind == "attack" else "Flood mode (replies suspended)"
+        lines.append(f"{what} from {local_time(start)} to {local_time(end)}.")
     lines.append(
         f"A cloud line would have billed {summary.cloud_cost_avoided:,.2f} "
         f"{summary.currency}; this one pays nothing per SMS."

@@ -10,10 +10,11 @@ The rules, in order (the first that applies gives the reason):
 
 1. ``paused``, ``blocked``, ``destination_filtered``, ``abuse_block``: as they always were.
 2. With ``[attack] mode = "off"``: ``flood`` mutes everyone while the inbound rate is too high.
-3. ``campaign`` (the text is near-identical to other senders' texts) and ``number_block`` (the
-   sender's block of 10,000 numbers is sending from many numbers): suppressed under attack, and
-   a long campaign found in an attack for a day after. Allowlisted senders skip these and
-   everything attack-related below.
+3. ``campaign`` (the text is near-identical to other senders' texts: under attack, or new
+   numbers opening with it within the hour) and ``number_block`` (under attack, the sender's
+   block of 10,000 numbers is sending from many numbers): suppressed; a long campaign once
+   found stays one for a day. Allowlisted senders skip these and everything attack-related
+   below.
 4. ``number_quota``: the sender already had its replies.
 5. ``held``: under attack, a sender new to the line waits ``[attack] hold`` (not final), so that
    a campaign or a burst shows itself before anything is answered.
@@ -179,9 +180,12 @@ def _suppression(
 ) -> Decision | None:
     """Campaign members and bursting number blocks get nothing.
 
-    They are looked for under attack only (many people write alike, a few neighbours share a
-    block); a long campaign found during an attack stays one for ``campaign_window``, so the
-    next wave of a raid finds it waiting even if the line calmed down in between.
+    Under attack, a campaign is alike texts from ``campaign_senders`` numbers within
+    ``campaign_window`` (short texts: ``short_campaign_senders`` within the hour); outside one,
+    only new numbers opening with the same long text within the hour (many people write alike
+    over a day, or in their second SMS). A SIM farm
+    is looked for under attack only. A long campaign once found stays one for
+    ``campaign_window``, so the next wave of a raid finds it waiting.
     """
     campaign = usage.campaign
     if campaign is not None:
@@ -191,12 +195,18 @@ def _suppression(
             and now - campaign.flagged_at < rules.campaign_window
         )
         if campaign.short:
-            found = campaign.senders_last_hour >= rules.short_campaign_senders
+            # Short texts are what many people write: only a burst during an attack counts.
+            found = under_attack and campaign.senders_last_hour >= rules.short_campaign_senders
             figures = f"{campaign.senders_last_hour} senders in the last hour"
-        else:
+        elif under_attack:
             found = campaign.senders >= rules.campaign_senders
             figures = f"{campaign.senders} senders in {_span(rules.campaign_window)}"
-        found = found and under_attack
+        else:
+            # Outside an attack, alike texts are a coincidence (people answered before write
+            # "je me suis trompé de numéro ?" too), unless new numbers open with the same text
+            # within the hour: the start of one.
+            found = campaign.new_senders_last_hour >= rules.campaign_senders
+            figures = f"{campaign.new_senders_last_hour} new numbers in the last hour"
         if flagged or found:
             return Decision(
                 False,

@@ -207,6 +207,8 @@ class CampaignUsage:
     senders_last_hour: int
     #: When it was found to be a campaign; None until then.
     flagged_at: datetime | None = None
+    #: Senders within the last hour whose very first SMS was this text: new numbers.
+    new_senders_last_hour: int = 0
 
 
 @dataclass(frozen=True)

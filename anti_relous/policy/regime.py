@@ -37,6 +37,8 @@ class Traffic:
     first_contacts: int
     burst_contacts: int = 0
     recent_contacts: int = 0
+    #: Campaigns found within ``burst_window``: alike texts from several numbers at once.
+    campaigns_found: int = 0
 
 
 class Change(enum.StrEnum):
@@ -72,6 +74,7 @@ def assess(line: LineState, traffic: Traffic, rules: Rules, now: datetime) -> As
             rules.flood_cooldown / rules.first_contact_window
         )
     burst_above = traffic.burst_contacts > rules.burst_contacts
+    campaign_found = traffic.campaigns_found > 0
     reasons = []
     if rate_above:
         reasons.append(
@@ -88,11 +91,13 @@ def assess(line: LineState, traffic: Traffic, rules: Rules, now: datetime) -> As
             f"{traffic.burst_contacts} new senders in {format_duration(rules.burst_window)}, "
             f"threshold {rules.burst_contacts}"
         )
+    if campaign_found:
+        reasons.append(f"a campaign found in the last {format_duration(rules.burst_window)}")
     flood = attack = None
     if rules.mode is not Mode.ENFORCE:
         flood = _move(line.flood_since, line.flood_last_above, rate_above, rules, now)
     if rules.mode is not Mode.OFF:
-        above = rate_above or contacts_above or burst_above
+        above = rate_above or contacts_above or burst_above or campaign_found
         attack = _move(line.attack_since, line.attack_last_above, above, rules, now)
     # The operators hear of what the line acts on: flood mode when it mutes, else the attack.
     acting = attack if rules.mode is Mode.ENFORCE else flood

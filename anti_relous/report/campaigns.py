@@ -1,9 +1,9 @@
 """The campaigns of a report: near-identical texts that several numbers sent.
 
-``campaigns_of`` is the one place the report gets campaigns from. Today it clusters the period's
-texts with the policy's own rule (``policy.campaigns.cluster``, leader clustering with
-RapidFuzz); once the line records a campaign with each message as it arrives, it reads those
-instead and nothing else in the report changes. Pure.
+``campaigns_of`` is the one place the report gets campaigns from: the campaign the line recorded
+with each message as it arrived (the same RapidFuzz leader clustering, ``store.campaigns``);
+messages stored before the line recorded campaigns are clustered here with the policy's own
+rule (``policy.campaigns.cluster``). Pure.
 """
 
 from __future__ import annotations
@@ -49,6 +49,34 @@ def _chain_order(message: MessageRow) -> int:
 
 def campaigns_of(messages: Sequence[MessageRow]) -> list[Campaign]:
     """The campaigns among ``messages`` (in chain order), largest first."""
+    found = [group for group in _recorded(messages) if len(_senders(group)) >= MIN_SENDERS]
+    found += _clustered([m for m in messages if m.campaign_id is None])
+    found.sort(key=lambda members: (-len(members), members[0].id))
+    return [
+        Campaign(
+            number=number,
+            message_ids=tuple(m.id for m in members),
+            senders=_senders(members),
+            first=members[0].received_at,
+            last=members[-1].received_at,
+            representative=_representative(members),
+            short=campaigns.is_short(campaigns.normalise(_representative(members))),
+        )
+        for number, members in enumerate(found, start=1)
+    ]
+
+
+def _recorded(messages: Sequence[MessageRow]) -> list[list[MessageRow]]:
+    """The messages grouped by the campaign the line recorded for them."""
+    groups: dict[int, list[MessageRow]] = {}
+    for message in messages:
+        if message.campaign_id is not None:
+            groups.setdefault(message.campaign_id, []).append(message)
+    return [sorted(group, key=_chain_order) for group in groups.values()]
+
+
+def _clustered(messages: Sequence[MessageRow]) -> list[list[MessageRow]]:
+    """Campaigns among messages stored without one, clustered as the line would have."""
     # Each distinct text is clustered once: identical texts always land in the campaign of
     # their first occurrence, and a flood repeats its texts (20,000 SMS, about 3,000 texts).
     by_text: dict[str, list[MessageRow]] = {}
@@ -59,20 +87,15 @@ def campaigns_of(messages: Sequence[MessageRow]) -> list[Campaign]:
     found = []
     for cluster in campaigns.cluster(texts):
         members = sorted((m for i in cluster.members for m in by_text[texts[i]]), key=_chain_order)
-        senders = tuple(dict.fromkeys(s for s in map(sender_of, members) if s is not None))
-        if len(senders) < MIN_SENDERS:
-            continue
-        found.append((members, senders, texts[cluster.leader]))
-    found.sort(key=lambda item: (-len(item[0]), item[0][0].id))
-    return [
-        Campaign(
-            number=number,
-            message_ids=tuple(m.id for m in members),
-            senders=senders,
-            first=members[0].received_at,
-            last=members[-1].received_at,
-            representative=representative,
-            short=campaigns.is_short(campaigns.normalise(representative)),
-        )
-        for number, (members, senders, representative) in enumerate(found, start=1)
-    ]
+        if len(_senders(members)) >= MIN_SENDERS:
+            found.append(members)
+    return found
+
+
+def _senders(members: Sequence[MessageRow]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(s for s in map(sender_of, members) if s is not None))
+
+
+def _representative(members: Sequence[MessageRow]) -> str:
+    """The text that founded the campaign (the first one still there after retention)."""
+    return next((m.text for m in members if m.text), "")

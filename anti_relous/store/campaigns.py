@@ -95,10 +95,11 @@ class CampaignIndex:
         self._exact.setdefault(normal, found)
         if sender is not None:
             conn.execute(
-                "INSERT INTO campaign_senders (campaign_id, sender, last_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (campaign_id, sender) DO UPDATE"
+                "INSERT INTO campaign_senders (campaign_id, sender, last_at, first_contact)"
+                " VALUES (?, ?, ?, coalesce((SELECT arrivals = 1 FROM senders WHERE sender = ?),"
+                " 0)) ON CONFLICT (campaign_id, sender) DO UPDATE"
                 " SET last_at = max(last_at, excluded.last_at)",
-                (found.id, sender, received_at),
+                (found.id, sender, received_at, sender),
             )
         return found.id
 
@@ -124,10 +125,12 @@ class CampaignIndex:
         self, conn: sqlite3.Connection, campaign_id: int, now: datetime, window: timedelta
     ) -> CampaignUsage:
         """The campaign's distinct senders within ``window`` and within the last hour."""
-        short, flagged_at, senders, last_hour = conn.execute(
+        short, flagged_at, senders, last_hour, new_last_hour = conn.execute(
             "SELECT short, flagged_at,"
             " (SELECT count(*) FROM campaign_senders WHERE campaign_id = :id AND last_at > :w),"
-            " (SELECT count(*) FROM campaign_senders WHERE campaign_id = :id AND last_at > :h)"
+            " (SELECT count(*) FROM campaign_senders WHERE campaign_id = :id AND last_at > :h),"
+            " (SELECT count(*) FROM campaign_senders WHERE campaign_id = :id AND last_at > :h"
+            "  AND first_contact = 1)"
             " FROM campaigns WHERE id = :id",
             {"id": campaign_id, "w": to_db(now - window), "h": to_db(now - timedelta(hours=1))},
         ).fetchone()
@@ -136,6 +139,7 @@ class CampaignIndex:
             short=bool(short),
             senders=senders,
             senders_last_hour=last_hour,
+            new_senders_last_hour=new_last_hour,
             flagged_at=from_db(flagged_at),
         )
 

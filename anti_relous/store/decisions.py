@@ -246,19 +246,22 @@ class Decisions:
             (ended,) = conn.execute(
                 "SELECT coalesce(attack_ended_at, '') FROM line_state WHERE id = 1"
             ).fetchone()
-            (messages, pending, first_contacts, burst_contacts, recent_contacts) = conn.execute(
+            (messages, pending, first_contacts, burst_contacts, recent_contacts,
+             campaigns_found) = conn.execute(
                 "SELECT (SELECT count(*) FROM messages WHERE received_at > :flood),"
                 " (SELECT count(DISTINCT group_id) FROM inbound_parts WHERE received_at > :flood"
                 "  AND message_id IS NULL AND concat_total IS NOT NULL),"
                 " (SELECT count(*) FROM senders WHERE first_at > :contacts AND mobile = 1),"
                 " (SELECT count(*) FROM senders WHERE first_at > :burst AND mobile = 1),"
-                " (SELECT count(*) FROM senders WHERE first_at > :recent AND mobile = 1)",
+                " (SELECT count(*) FROM senders WHERE first_at > :recent AND mobile = 1),"
+                " (SELECT count(*) FROM campaigns WHERE flagged_at > :found)",
                 {
                     "flood": to_db(now - rules.flood_window),
                     # New senders of an attack that ended count no more for the next one.
                     "contacts": max(to_db(now - rules.first_contact_window), ended),
                     "burst": max(to_db(now - rules.burst_window), ended),
                     "recent": to_db(now - rules.flood_cooldown),
+                    "found": to_db(now - rules.burst_window),
                 },
             ).fetchone()  # fmt: skip
             return Traffic(
@@ -266,6 +269,7 @@ class Decisions:
                 first_contacts=first_contacts,
                 burst_contacts=burst_contacts,
                 recent_contacts=recent_contacts,
+                campaigns_found=campaigns_found,
             )
 
     def apply(self, assessment: Assessment, now: datetime) -> None:

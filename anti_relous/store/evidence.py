@@ -242,40 +242,51 @@ class Evidence:
         query = (
             "SELECT m.id, m.received_at, m.kind, m.sender_raw, m.sender, m.sender_kind,"
             " m.sender_region, m.smsc_time, m.parts, m.parts_expected, m.text, m.text_sha256,"
-            " m.purged_at, m.prev_hash, m.chain_hash, d.reply, d.reason, d.detail, d.decided_at"
-            f" FROM messages m LEFT JOIN decisions d ON d.message_id = m.id {where}"
-            " ORDER BY m.id"
+            " m.purged_at, m.prev_hash, m.chain_hash, d.reply, d.reason, d.detail, d.decided_at,"
+            " d.held_at, d.shadow, m.campaign_id, c.text,"
+            " (SELECT count(*) FROM campaign_senders s WHERE s.campaign_id = m.campaign_id)"
+            " FROM messages m LEFT JOIN decisions d ON d.message_id = m.id"
+            f" LEFT JOIN campaigns c ON c.id = m.campaign_id {where} ORDER BY m.id"
         )
         with self._db.reading() as conn:
             for row in conn.execute(query, params):
+                (message_id, received_at, kind, sender_raw, sender_key, sender_kind, region,
+                 smsc_time, parts, expected, text, text_sha, purged_at, prev_hash, chain,
+                 replied, reason, detail, decided_at, held_at, shadow, campaign_id,
+                 campaign_text, campaign_senders) = row  # fmt: skip
                 pdus = conn.execute(
                     "SELECT pdu, pdu_sha256, error FROM inbound_parts WHERE message_id = ?"
                     " ORDER BY concat_seq, id",
-                    (row[0],),
+                    (message_id,),
                 ).fetchall()
                 yield {
-                    "id": row[0],
-                    "received_at": _iso(row[1]),
-                    "kind": row[2],
-                    "sender_raw": row[3],
-                    "sender": row[4],
-                    "sender_kind": row[5],
-                    "sender_region": row[6],
-                    "smsc_time": row[7],
-                    "parts": row[8],
-                    "parts_expected": row[9],
-                    "text": row[10],
-                    "text_sha256": row[11],
-                    "purged_at": _iso(row[12]),
-                    "decision": row[16],
-                    "replied": None if row[15] is None else bool(row[15]),
-                    "decision_detail": row[17],
-                    "decided_at": _iso(row[18]),
+                    "id": message_id,
+                    "received_at": _iso(received_at),
+                    "kind": kind,
+                    "sender_raw": sender_raw,
+                    "sender": sender_key,
+                    "sender_kind": sender_kind,
+                    "sender_region": region,
+                    "smsc_time": smsc_time,
+                    "parts": parts,
+                    "parts_expected": expected,
+                    "text": text,
+                    "text_sha256": text_sha,
+                    "purged_at": _iso(purged_at),
+                    "decision": reason,
+                    "replied": None if replied is None else bool(replied),
+                    "decision_detail": detail,
+                    "decided_at": _iso(decided_at),
+                    "held_at": _iso(held_at),
+                    "shadow": shadow,
+                    "campaign_id": campaign_id,
+                    "campaign_senders": campaign_senders if campaign_id is not None else None,
+                    "campaign_text": campaign_text,
                     "pdus": [p[0].hex() if p[0] is not None else None for p in pdus],
                     "pdu_sha256": [p[1] for p in pdus],
                     "decode_error": next((p[2] for p in pdus if p[2]), None),
-                    "prev_hash": row[13],
-                    "chain_hash": row[14],
+                    "prev_hash": prev_hash,
+                    "chain_hash": chain,
                 }
 
 

@@ -223,6 +223,7 @@ MIGRATIONS: list[list[str]] = [
             flagged_at TEXT
         )""",
         "CREATE INDEX campaigns_recent ON campaigns(last_at)",
+        "CREATE INDEX campaigns_found ON campaigns(flagged_at) WHERE flagged_at IS NOT NULL",
         "ALTER TABLE messages ADD COLUMN campaign_id INTEGER REFERENCES campaigns(id)",
         """CREATE INDEX messages_campaign_time ON messages(campaign_id, received_at)
             WHERE campaign_id IS NOT NULL""",
@@ -231,6 +232,8 @@ MIGRATIONS: list[list[str]] = [
             campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
             sender TEXT NOT NULL,
             last_at TEXT NOT NULL,
+            -- 1 when the sender's first SMS ever was this campaign's text: a new number.
+            first_contact INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (campaign_id, sender)
         ) WITHOUT ROWID""",
         "CREATE INDEX campaign_senders_recent ON campaign_senders(campaign_id, last_at)",

@@ -114,6 +114,8 @@ class MessageRow:
     reply_state: str | None
     #: Its link in the evidence chain.
     chain_hash: str
+    #: The campaign its text joined as it arrived (None for messages stored before campaigns).
+    campaign_id: int | None = None
 
 
 def period_clause(
@@ -340,7 +342,7 @@ class Reports:
         with self._db.reading() as conn:
             rows = conn.execute(
                 "SELECT m.id, m.received_at, m.kind, m.sender, m.sender_raw, m.parts, m.text,"
-                " d.reason, d.detail, o.state, m.chain_hash FROM messages m"
+                " d.reason, d.detail, o.state, m.chain_hash, m.campaign_id FROM messages m"
                 " LEFT JOIN decisions d ON d.message_id = m.id"
                 " LEFT JOIN outbox o ON o.message_id = m.id AND o.kind = 'reply'"
                 f" {where} {order}",
@@ -348,19 +350,33 @@ class Reports:
             ).fetchall()
         return [
             MessageRow(
-                id=row[0],
-                received_at=from_db(row[1]),
-                kind=row[2],
-                sender=row[3],
-                sender_raw=row[4],
-                parts=row[5],
-                text=row[6],
-                reason=row[7],
-                detail=row[8],
-                reply_state=row[9],
-                chain_hash=row[10],
+                id=message_id,
+                received_at=from_db(received_at),
+                kind=kind,
+                sender=sender,
+                sender_raw=sender_raw,
+                parts=parts,
+                text=text,
+                reason=reason,
+                detail=detail,
+                reply_state=reply_state,
+                chain_hash=chain_hash,
+                campaign_id=campaign_id,
             )
-            for row in rows
+            for (
+                message_id,
+                received_at,
+                kind,
+                sender,
+                sender_raw,
+                parts,
+                text,
+                reason,
+                detail,
+                reply_state,
+                chain_hash,
+                campaign_id,
+            ) in rows
         ]
 
     def is_recipient_this_month(self, number: str, now: datetime) -> bool:
