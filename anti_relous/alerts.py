@@ -188,11 +188,7 @@ def attack_started(
     muted: bool = False,
 ) -> Alert:
     """An attack began (``muted``: flood mode, every reply suspended, ``[attack] mode = off``)."""
-    regime = (
-        "Réponses suspendues"
-        if muted
-        else "Nouveaux numéros en attente, campagnes ignorées, les gens ont leur réponse"
-    )
+    regime = "Réponses suspendues" if muted else "Inconnus en attente, campagnes ignorées"
     return Alert(
         AlertKind.ATTACK_START,
         f"anti-relous : attaque depuis {_hhmm(since, tz)}, {inbound} SMS en "

@@ -291,8 +291,8 @@ class AttackConfig:
     block_senders: int = _opt(3, _whole(2))
     #: Under attack, new senders who have not shown they are people are answered from a
     #: budget of new_senders_burst replies, refilled by new_senders_per_day.
-    new_senders_burst: int = _opt(25, _whole(0))
-    new_senders_per_day: int = _opt(15, _whole(0))
+    new_senders_burst: int = _opt(20, _whole(0))
+    new_senders_per_day: int = _opt(10, _whole(0))
 
 
 @frozen_dataclass

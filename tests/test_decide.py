@@ -15,6 +15,7 @@ from anti_relous.alerts import AlertRules
 from anti_relous.config import parse_config
 from anti_relous.numbers import classify
 from anti_relous.policy import Reason, Rules
+from anti_relous.policy.regime import PEOPLE_BUDGET_FACTOR
 from anti_relous.service import Texts, decide_pending
 from anti_relous.sms import NumberKind, PartKind, ReceivedPart
 from anti_relous.store import Store
@@ -399,13 +400,15 @@ def test_quotas_caps_and_filters_hold_for_any_sequence(events, limits, attack):
 
 
 def _check_budget(store, rules, elapsed):
-    """Replies from the new-senders budget never outrun its burst and refill."""
-    (spent,) = store.db.conn.execute(
-        "SELECT count(*) FROM decisions WHERE detail LIKE '%from the new-senders budget%'"
-    ).fetchone()
-    assert spent <= rules.new_senders_burst + rules.new_senders_per_day * (
-        elapsed / timedelta(days=1)
-    )
+    """Replies from each new-senders budget never outrun its burst and refill."""
+    for who, factor in (("a single SMS", 1), ("a person writing again", PEOPLE_BUDGET_FACTOR)):
+        (spent,) = store.db.conn.execute(
+            "SELECT count(*) FROM decisions WHERE detail LIKE ?",
+            (f"%{who}, answered from the new-senders budget%",),
+        ).fetchone()
+        assert spent <= factor * (
+            rules.new_senders_burst + rules.new_senders_per_day * (elapsed / timedelta(days=1))
+        )
 
 
 def _check_invariants(store, rules):

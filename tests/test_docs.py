@@ -119,15 +119,15 @@ def test_quickstart_demo_output_has_the_rows_the_demo_prints_and_says_they_vary(
     from anti_relous.store.reports import Summary
 
     summary = Summary(
-        inbound_messages=2008, inbound_parts=2008, senders=56, replies_sent=4,
-        replies_failed=15, replies_unknown=0, replies_pending=1, sms_sent=5, parts_sent=9,
-        decisions={"replied": 20, "flood": 986, "blocked": 950, "abuse_block": 50,
+        inbound_messages=2008, inbound_parts=2008, senders=56, replies_sent=6,
+        replies_failed=0, replies_unknown=0, replies_pending=0, sms_sent=7, parts_sent=12,
+        decisions={"replied": 6, "campaign": 1000, "blocked": 950, "abuse_block": 50,
                    "number_quota": 1, "paused": 1},
     )  # fmt: skip
     outcome = Outcome(
         delivered_parts=2008, summary=summary, alerts_queued=1, alerts_sent=1,
-        alert_delay_s=2.0, bots=50, bots_blocked=50, bot_replies=15, bot_replies_sent=0,
-        chain_ok=True, chain_checked=2008, cloud_price=0.16, currency="EUR", elapsed_s=17,
+        alert_delay_s=2.0, bots=50, bots_blocked=50, bot_replies=0, bot_replies_sent=0,
+        chain_ok=True, chain_checked=2008, cloud_price=0.16, currency="EUR", elapsed_s=27,
     )  # fmt: skip
     printed = summary_table(outcome).splitlines()
     shown = QUICKSTART.split("It ends like this", 1)[1].split("```\n", 2)[1].splitlines()

@@ -301,19 +301,24 @@ def test_the_budget_refills_by_new_senders_per_day():
     assert decision.reason is Reason.REPLIED and decision.pace_tokens == pytest.approx(0.0)
 
 
-def test_a_person_writing_again_after_a_human_pause_may_overdraw_the_budget():
+def test_a_person_writing_again_has_a_budget_of_their_own():
+    """Strangers writing once and people writing again do not spend each other's replies."""
     person = replace(NEW_SENDER, arrivals=2, min_gap=PROOF_GAP)
-    line = replace(ATTACK, pace_tokens=0.0, pace_at=T0)
-    decision = outcome(replace(UNDER_ATTACK, line=line, sender=person, held_at=T0))
-    assert (decision.reply, decision.reason, decision.pace_tokens) == (True, Reason.REPLIED, -1)
-    overdrawn = replace(ATTACK, pace_tokens=-RULES.new_senders_burst + 0.5, pace_at=T0)
-    decision = outcome(replace(UNDER_ATTACK, line=overdrawn, sender=person, held_at=T0))
+    singles_spent = replace(ATTACK, pace_tokens=0.0, pace_at=T0)
+    decision = outcome(replace(UNDER_ATTACK, line=singles_spent, sender=person, held_at=T0))
+    assert (decision.reply, decision.reason, decision.people) == (True, Reason.REPLIED, True)
+    assert decision.pace_tokens == 2 * RULES.new_senders_burst - 1
+    people_spent = replace(ATTACK, people_tokens=0.5, people_at=T0)
+    decision = outcome(replace(UNDER_ATTACK, line=people_spent, sender=person, held_at=T0))
     assert decision.reason is Reason.PACED and "a person writing again" in decision.detail
+    single = outcome(replace(UNDER_ATTACK, line=people_spent, held_at=T0))
+    assert (single.reason, single.people) == (Reason.REPLIED, False)
 
 
-def test_a_person_writing_again_after_a_human_pause_skips_the_hold():
+def test_a_person_writing_again_waits_the_hold_too():
+    """Two quick SMS are no way around the second look."""
     person = replace(NEW_SENDER, arrivals=2, min_gap=PROOF_GAP)
-    assert outcome(replace(UNDER_ATTACK, sender=person)).reason is Reason.REPLIED
+    assert outcome(replace(UNDER_ATTACK, sender=person)).reason is Reason.HELD
 
 
 def test_sms_seconds_apart_are_a_burst_not_a_person():

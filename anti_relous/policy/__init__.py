@@ -19,9 +19,9 @@ The rules, in order (the first that applies gives the reason):
 5. ``held``: under attack, a sender new to the line waits ``[attack] hold`` (not final), so that
    a campaign or a burst shows itself before anything is answered.
 6. ``hourly_cap``, ``daily_cap``, ``monthly_cap``, ``recipients_cap``: as they always were.
-7. ``paced``: under attack, a new sender is answered only from the new-senders budget (a
-   person who writes again after a human pause may overdraw it), never one bursting SMS within
-   seconds, so no attack spends the month.
+7. ``paced``: under attack, a new sender is answered only from a new-senders budget (one for
+   a single SMS, one for people writing again after a human pause), never one bursting SMS
+   within seconds, so no attack spends the month.
 8. ``replied``.
 """
 
@@ -42,7 +42,7 @@ from anti_relous.policy.model import (
     SenderHistory,
     Usage,
 )
-from anti_relous.policy.regime import budget_level
+from anti_relous.policy.regime import PEOPLE_BUDGET_FACTOR, budget_level
 from anti_relous.sms import InboundSms, NumberKind
 
 __all__ = [
@@ -116,7 +116,9 @@ def _decide(
         )
     scrutinised = guarded and usage.arrived_under_attack and _new_sender(sender)
     proven = _proven(sender)
-    if scrutinised and not proven and usage.held_at is None:
+    # Every SMS of a new sender waits, its second one too: otherwise two quick SMS would be a
+    # way around the second look.
+    if scrutinised and usage.held_at is None:
         hold_until = message.received_at + rules.hold
         if hold_until > now:
             return Decision(
@@ -151,23 +153,25 @@ def _decide(
 def _from_budget(
     line: LineState, rules: Rules, now: datetime, *, proven: bool, held: str
 ) -> Decision:
-    """A new sender under attack is answered from the new-senders budget. A single SMS needs a
-    whole unit left; a person who wrote again after a human pause may draw it down to minus
-    one burst, so an attack of bots writing like people cannot spend the month either."""
-    level = budget_level(line, rules, now)
-    floor = 1 - rules.new_senders_burst if proven else 1
+    """A new sender under attack is answered from a new-senders budget: one for a single SMS,
+    one for people who wrote again after a human pause, so that bots writing like people cannot
+    spend what strangers writing once need, nor the month."""
+    level = budget_level(line, rules, now, people=proven)
     who = "a person writing again" if proven else "a single SMS"
-    if level < floor:
+    if level < 1:
+        factor = PEOPLE_BUDGET_FACTOR if proven else 1
         return _no(
             Reason.PACED,
             f"{held}new sender during an attack ({who}): the budget of "
-            f"{rules.new_senders_burst} replies (+{rules.new_senders_per_day} a day) is spent",
+            f"{factor * rules.new_senders_burst} replies "
+            f"(+{factor * rules.new_senders_per_day} a day) is spent",
         )
     return Decision(
         True,
         Reason.REPLIED,
         f"{held}{who}, answered from the new-senders budget ({level - 1:.0f} left)",
         pace_tokens=level - 1,
+        people=proven,
     )
 
 

@@ -79,8 +79,8 @@ class Rules:
     short_campaign_senders: int = 8
     similarity: int = 85
     block_senders: int = 3
-    new_senders_burst: int = 25
-    new_senders_per_day: int = 15
+    new_senders_burst: int = 20
+    new_senders_per_day: int = 10
     #: The share of each cap kept for admin confirmations (none without [admin] numbers).
     admin_reserve_per_hour: int = 0
     admin_reserve_per_day: int = 0
@@ -140,9 +140,12 @@ class LineState:
     attack_since: datetime | None = None
     attack_last_above: datetime | None = None
     attack_ended_at: datetime | None = None
-    #: The new-senders budget: its level, and when it was last computed (None: full).
+    #: The new-senders budgets (level, and when last computed; None: full): one for a single
+    #: SMS, one for people writing again after a human pause.
     pace_tokens: float | None = None
     pace_at: datetime | None = None
+    people_tokens: float | None = None
+    people_at: datetime | None = None
 
     def is_paused(self, now: datetime) -> bool:
         """Paused, and the pause (if it has an end) has not ended."""
@@ -253,8 +256,10 @@ class Decision:
     block_until: datetime | None = None
     #: Not final: decide again at this time (reason HELD).
     hold_until: datetime | None = None
-    #: The reply spends one unit of the new-senders budget, whose level was computed as this.
+    #: The reply spends one unit of a new-senders budget (``people``: the one for people writing
+    #: again), whose level is then this.
     pace_tokens: float | None = None
+    people: bool = False
     #: The message's campaign is found to be one now: record when.
     flag_campaign: bool = False
     #: ``mode = "shadow"``: what the attack regime would have decided, when it differs.

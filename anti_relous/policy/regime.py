@@ -33,12 +33,16 @@ class Traffic:
     #: Messages and pending long SMS from everyone within ``flood_window``.
     inbound_total: int
     #: Senders whose first arrival falls within ``first_contact_window``, within
-    #: ``burst_window``, and within ``flood_cooldown`` (whether a stream of them goes on).
+    #: ``burst_window``, and within ``RECENT_CONTACTS`` (whether a stream of them goes on).
     first_contacts: int
     burst_contacts: int = 0
     recent_contacts: int = 0
     #: Campaigns found within ``burst_window``: alike texts from several numbers at once.
     campaigns_found: int = 0
+
+
+#: The window over which new senders keep an attack going (see ``assess``).
+RECENT_CONTACTS = timedelta(hours=1)
 
 
 class Change(enum.StrEnum):
@@ -68,10 +72,11 @@ def assess(line: LineState, traffic: Traffic, rules: Rules, now: datetime) -> As
     rate_above = traffic.inbound_total > rules.flood_threshold
     contacts_above = traffic.first_contacts > rules.first_contacts
     if line.under_attack:
-        # Staying above is judged at the same rate over the last cooldown, not the whole window:
-        # three hours after a swarm its numbers still fill the window, yet it is over.
+        # Staying above is judged on the last hour, at half the rate that starts an attack:
+        # three hours after a swarm its numbers still fill the window, yet it is over; a slow
+        # drip that dips for a while is not.
         contacts_above = traffic.recent_contacts > rules.first_contacts * (
-            rules.flood_cooldown / rules.first_contact_window
+            RECENT_CONTACTS / rules.first_contact_window / 2
         )
     burst_above = traffic.burst_contacts > rules.burst_contacts
     campaign_found = traffic.campaigns_found > 0
@@ -117,12 +122,22 @@ def _move(
 # --- the new-senders budget ------------------------------------------------------------------
 
 
-def budget_level(line: LineState, rules: Rules, now: datetime) -> float:
-    """The new-senders budget at ``now``: a token bucket of ``new_senders_burst`` tokens
-    refilled at ``new_senders_per_day``, full when never used."""
-    capacity = float(rules.new_senders_burst)
-    if line.pace_tokens is None or line.pace_at is None:
+#: People writing again after a human pause get this many times the budget of a single SMS:
+#: they are the texters the line exists for, and bots rarely take the trouble.
+PEOPLE_BUDGET_FACTOR = 2
+
+
+def budget_level(line: LineState, rules: Rules, now: datetime, *, people: bool = False) -> float:
+    """A new-senders budget at ``now``: a token bucket of ``new_senders_burst`` tokens refilled at
+    ``new_senders_per_day``, full when never used; ``people``: the one for people writing again,
+    ``PEOPLE_BUDGET_FACTOR`` times as large."""
+    tokens, at = (
+        (line.people_tokens, line.people_at) if people else (line.pace_tokens, line.pace_at)
+    )
+    factor = PEOPLE_BUDGET_FACTOR if people else 1
+    capacity = float(rules.new_senders_burst * factor)
+    if tokens is None or at is None:
         return capacity
-    elapsed = max(now - line.pace_at, timedelta(0))
-    refill = rules.new_senders_per_day * elapsed / timedelta(days=1)
-    return min(capacity, line.pace_tokens + refill)
+    elapsed = max(now - at, timedelta(0))
+    refill = factor * rules.new_senders_per_day * elapsed / timedelta(days=1)
+    return min(capacity, tokens + refill)

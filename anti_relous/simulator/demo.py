@@ -270,6 +270,7 @@ class Scenario:
         self._wait("the line is calm", lambda: self._calm(calm))
         self._text(*AFTER_RESUME)
         self._wait("the message is decided", lambda: self._decided() >= self.sent_texts)
+        self._wait("its reply leaves", lambda: self._summary().replies_pending == 0)
         reasons = [row.reason for row in self.store.reports.messages(last=2)]
         self.echo(f"   while paused: {reasons[1]}; after resume: {reasons[0]}")
 

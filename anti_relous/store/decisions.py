@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from anti_relous.policy import Decision, Rules, SenderHistory, Usage
-from anti_relous.policy.regime import Assessment, Change, Traffic
+from anti_relous.policy.regime import RECENT_CONTACTS, Assessment, Change, Traffic
 from anti_relous.sms import InboundSms
 from anti_relous.store import outbox
 from anti_relous.store.campaigns import CampaignIndex
@@ -260,7 +260,7 @@ class Decisions:
                     # New senders of an attack that ended count no more for the next one.
                     "contacts": max(to_db(now - rules.first_contact_window), ended),
                     "burst": max(to_db(now - rules.burst_window), ended),
-                    "recent": to_db(now - rules.flood_cooldown),
+                    "recent": to_db(now - RECENT_CONTACTS),
                     "found": to_db(now - rules.burst_window),
                 },
             ).fetchone()  # fmt: skip
@@ -331,8 +331,9 @@ class Decisions:
             if decision.flag_campaign:
                 self._flag_campaign(conn, message.id, decision, now)
             if decision.pace_tokens is not None:
+                budget = "people" if decision.people else "pace"
                 conn.execute(
-                    "UPDATE line_state SET pace_tokens = ?, pace_at = ? WHERE id = 1",
+                    f"UPDATE line_state SET {budget}_tokens = ?, {budget}_at = ? WHERE id = 1",
                     (decision.pace_tokens, to_db(now)),
                 )
             if decision.reply and reply is not None:

@@ -280,11 +280,13 @@ def read_state(conn: sqlite3.Connection) -> LineState:
     """The line_state row as the policy's LineState."""
     row = conn.execute(
         "SELECT paused, paused_until, pause_reason, flood_since, flood_last_above,"
-        " attack_since, attack_last_above, attack_ended_at, pace_tokens, pace_at"
+        " attack_since, attack_last_above, attack_ended_at, pace_tokens, pace_at, people_tokens,"
+        " people_at"
         " FROM line_state WHERE id = 1"
     ).fetchone()
     (paused, paused_until, pause_reason, flood_since, flood_last_above,
-     attack_since, attack_last_above, attack_ended_at, pace_tokens, pace_at) = row  # fmt: skip
+     attack_since, attack_last_above, attack_ended_at, pace_tokens, pace_at, people_tokens,
+     people_at) = row  # fmt: skip
     return LineState(
         paused=bool(paused),
         paused_until=from_db(paused_until),
@@ -296,6 +298,8 @@ def read_state(conn: sqlite3.Connection) -> LineState:
         attack_ended_at=from_db(attack_ended_at),
         pace_tokens=pace_tokens,
         pace_at=from_db(pace_at),
+        people_tokens=people_tokens,
+        people_at=from_db(people_at),
     )
 
 

@@ -272,8 +272,11 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE line_state ADD COLUMN attack_since TEXT",
         "ALTER TABLE line_state ADD COLUMN attack_last_above TEXT",
         "ALTER TABLE line_state ADD COLUMN attack_ended_at TEXT",
+        # The new-senders budgets: one for a single SMS, one for people writing again.
         "ALTER TABLE line_state ADD COLUMN pace_tokens REAL",
         "ALTER TABLE line_state ADD COLUMN pace_at TEXT",
+        "ALTER TABLE line_state ADD COLUMN people_tokens REAL",
+        "ALTER TABLE line_state ADD COLUMN people_at TEXT",
         # Numbers the operators vouch for: the attack regime never holds nor suppresses them.
         """CREATE TABLE allowlist (
             id INTEGER PRIMARY KEY,
