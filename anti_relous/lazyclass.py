@@ -5,16 +5,27 @@ Building a frozen dataclass compiles six methods and costs about a millisecond; 
 flood's rows, the sections of the config it does not read). Here the class is an ordinary class
 until its first instance is made (or ``build`` is called), and only then becomes the dataclass.
 Afterwards it behaves as one in every way (fields, eq, hash, repr, replace, asdict), but for a
-Python-level ``__new__`` in front of each instance (about a microsecond: CPython does not restore
-``object.__new__`` once a class has set its own).
+Python-level ``__new__`` in front of each instance (about a quarter of a microsecond: CPython
+does not restore ``object.__new__`` once a class has set its own).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import Any, TypeVar, dataclass_transform
 
 T = TypeVar("T")
+
+#: Held while a class is built: two threads making the first instances at once (the worker and
+#: the simulator's thread, say) must not both build it (a second build of a class whose field
+#: has a ``default_factory`` would make that field required).
+_building = threading.RLock()
+
+
+def _new(klass: type[T], *args: Any, **kwargs: Any) -> T:
+    """``__new__`` of a built class: ``object.__new__`` without the arguments ``__init__`` takes."""
+    return object.__new__(klass)
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
@@ -22,8 +33,7 @@ def frozen_dataclass(cls: type[T]) -> type[T]:
     """Mark ``cls`` to become ``dataclass(frozen=True)`` when its first instance is made."""
 
     def __new__(klass: type[T], *args: Any, **kwargs: Any) -> T:
-        if "__dataclass_fields__" not in vars(cls):
-            dataclasses.dataclass(frozen=True)(cls)
+        build(cls)
         return object.__new__(klass)
 
     cls.__new__ = __new__  # type: ignore[assignment, method-assign]
@@ -32,8 +42,11 @@ def frozen_dataclass(cls: type[T]) -> type[T]:
 
 def build(cls: type[T]) -> type[T]:
     """Make ``cls`` its dataclass now (for ``dataclasses.fields`` on the class itself)."""
-    if "__dataclass_fields__" not in vars(cls):
-        dataclasses.dataclass(frozen=True)(cls)
+    with _building:
+        if "__dataclass_fields__" not in vars(cls):
+            dataclasses.dataclass(frozen=True)(cls)
+            # Later instances skip the check and the lock.
+            cls.__new__ = _new  # type: ignore[assignment, method-assign]
     return cls
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import threading
 
 import pytest
 
@@ -58,3 +59,34 @@ def test_declared_fields_are_readable_before_and_after_building():
 def test_a_missing_argument_is_the_dataclass_error():
     with pytest.raises(TypeError, match="name"):
         make_class()(1)
+
+
+def test_two_threads_making_the_first_instances_at_once_build_the_class_once():
+    builders: list[str] = []
+    other_thread_building = threading.Event()
+
+    class SeesBuilders:
+        """A field default that the build reads: the first thread to build waits there for
+        another thread to come building too."""
+
+        def __get__(self, instance: object, owner: type) -> int:
+            builders.append(threading.current_thread().name)
+            if builders[0] == builders[-1]:
+                other_thread_building.wait(timeout=0.5)
+            else:
+                other_thread_building.set()
+            return 0
+
+    @frozen_dataclass
+    class Row:
+        id: int
+        count: int = SeesBuilders()  # type: ignore[assignment]
+        tags: tuple[str, ...] = dataclasses.field(default_factory=tuple)
+
+    threads = [threading.Thread(target=Row, args=(n,), name=f"maker-{n}") for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(builders)) == 1, f"built by {sorted(set(builders))}"
+    assert Row(3) == Row(3, 0, ())
