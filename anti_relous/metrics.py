@@ -60,7 +60,7 @@ def gather(
     """The whole history's figures from ``tally`` (advanced by the caller: they equal
     `stats --json`) and the line's state now."""
     line = store.line.state()
-    caps = store.decisions.caps(now)
+    caps = store.outbox.caps(now)
     quota = config.quota
     return LineMetrics(
         figures=store.tallies.summary(tally),

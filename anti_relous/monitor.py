@@ -122,7 +122,7 @@ class Monitor:
         self._caps_checked_at = now
         if not hits:
             return
-        caps = self.store.decisions.caps(now)
+        caps = self.store.outbox.caps(now)
         quota = self.config.quota
         figures = {
             "hourly_cap": (caps.last_hour, quota.replies_per_hour),

@@ -550,7 +550,7 @@ def _tell_the_operators(
 
 def _alerts_fit(store: Store, rules: Rules, now: datetime) -> bool:
     """One SMS to every alert number stays within every cap and the recipients limit."""
-    caps = store.decisions.caps(now)
+    caps = store.outbox.caps(now)
     count = len(rules.alert_numbers)
     new = store.decisions.new_alert_numbers(rules, now)
     return (

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from datetime import datetime
+
+from anti_relous.lazyclass import frozen_dataclass
 
 
 class NumberKind(enum.StrEnum):
@@ -20,7 +21,7 @@ class NumberKind(enum.StrEnum):
     INVALID = "invalid"
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class PhoneNumber:
     """A sender or recipient: the address as received, and its E.164 form when it has one."""
 
@@ -35,7 +36,7 @@ class PhoneNumber:
         return self.e164 if self.e164 is not None else self.raw
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Concat:
     """Where one part sits in a concatenated SMS (3GPP TS 23.040 9.2.3.24.1 and .8)."""
 
@@ -54,7 +55,7 @@ class PartKind(enum.StrEnum):
     UNDECODABLE = "undecodable"
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class DecodedPart:
     """The content of one SMS-DELIVER PDU, as the codec understood it."""
 
@@ -70,7 +71,7 @@ class DecodedPart:
     problem: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Envelope:
     """Who sent a PDU and when its service centre stamped it: its TP header, read on its own."""
 
@@ -78,7 +79,7 @@ class Envelope:
     smsc_time: datetime | None
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class ReceivedPart:
     """One PDU read from the SIM, decoded or not, ready to be stored."""
 
@@ -109,7 +110,7 @@ class ReceivedPart:
         return self.envelope.smsc_time if self.envelope is not None else None
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class InboundSms:
     """A logical inbound message (all its parts assembled), as the policy sees it."""
 

@@ -280,7 +280,8 @@ def test_every_command_is_listed_where_it_is_defined_for_lazy_loading():
     assert defined == cli.lazy_commands
 
 
-def test_a_command_imports_only_its_own_module(tmp_path):
+def modules_loaded_by_status(tmp_path) -> list[str]:
+    """The modules a `status --json` process has imported when it is done."""
     line = Line(tmp_path)
     line.publish_daemon(pid=os.getpid())
     loaded = subprocess.run(
@@ -288,11 +289,24 @@ def test_a_command_imports_only_its_own_module(tmp_path):
          "import sys; from anti_relous.cli import cli; "
          "sys.argv = ['anti-relous', '--config', sys.argv[1], 'status', '--json']; "
          "cli(standalone_mode=False, prog_name='anti-relous'); "
-         "print(sorted(m for m in sys.modules if m.startswith('anti_relous.cli.')), "
-         "file=sys.stderr)", str(line.config_path)],
+         "print(*sorted(sys.modules), file=sys.stderr)", str(line.config_path)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
-    modules = loaded.stderr.strip().splitlines()[-1]
+    return loaded.stderr.strip().splitlines()[-1].split()
+
+
+def test_a_command_imports_only_its_own_module(tmp_path):
+    modules = modules_loaded_by_status(tmp_path)
     assert "anti_relous.cli.watching" in modules
     for other in ("running", "steering", "evidence"):
         assert f"anti_relous.cli.{other}" not in modules, modules
+
+
+def test_status_imports_no_matching_library_nor_the_decision_code(tmp_path):
+    # What `status` imports is what an operator waits for at every call (issue 17).
+    modules = modules_loaded_by_status(tmp_path)
+    for heavy in (
+        "rapidfuzz", "phonenumbers", "anti_relous.policy.campaigns", "anti_relous.store.campaigns",
+        "anti_relous.store.decisions", "anti_relous.store.inbound", "anti_relous.service",
+    ):  # fmt: skip
+        assert heavy not in modules, heavy

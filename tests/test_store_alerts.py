@@ -88,7 +88,7 @@ def test_an_alert_sent_straight_through_the_modem_is_recorded_as_sent(store):
     store.alerts.record_sent(alert, RULES, T0, {ALERTED[0]: [7]})
     (item,) = store.outbox.items()
     assert (item.kind, item.state, item.message_refs, item.sent_at) == ("alert", "sent", (7,), T0)
-    assert store.decisions.caps(T0).last_hour == 1, "it counts against the caps"
+    assert store.outbox.caps(T0).last_hour == 1, "it counts against the caps"
     assert store.alerts.last_raised("database_error") == T0
 
 

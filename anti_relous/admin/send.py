@@ -51,7 +51,7 @@ def queue_manual(
     Raises AdminError naming the cap it would exceed, unless ``force``.
     """
     with store.transaction():
-        uses = cap_uses(store.decisions.caps(now), config.quota)
+        uses = cap_uses(store.outbox.caps(now), config.quota)
         new_recipient = not store.reports.is_recipient_this_month(number, now)
         problem = manual_send_problem(uses, new_recipient)
         if problem and not force:

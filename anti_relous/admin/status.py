@@ -136,7 +136,7 @@ def line_status(store: Store, config: Config, now: datetime) -> LineStatus:
         last_received_at=store.reports.last_received(),
         queue=store.outbox.queued_count(),
         blocks=store.line.blocks_in_force(now),
-        caps=cap_uses(store.decisions.caps(now), config.quota),
+        caps=cap_uses(store.outbox.caps(now), config.quota),
         reply=reply,
         reply_warning=reply_warning(reply),
         pin_rejected=pin_rejection(store, config),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+
+from anti_relous.lazyclass import frozen_dataclass
 
 if TYPE_CHECKING:
     from anti_relous.config import Config
@@ -48,7 +50,7 @@ class Mode(enum.StrEnum):
     OFF = "off"
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Rules:
     """The policy's knobs, taken from the configuration."""
 
@@ -124,7 +126,7 @@ class Rules:
         )
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class LineState:
     """The line's switches and memory, as stored."""
 
@@ -162,7 +164,7 @@ class LineState:
         return self.attack_since is not None
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Block:
     """A block matching the sender: exact number or prefix, manual or automatic."""
 
@@ -177,7 +179,7 @@ class Block:
         return self.until is None or now < self.until
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class SenderHistory:
     """What the line knows of a sender, its messages and pending long-SMS parts included."""
 
@@ -198,7 +200,7 @@ class SenderHistory:
     first_seen_under_attack: bool = False
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class CampaignUsage:
     """The campaign a message's text belongs to (possibly only itself so far)."""
 
@@ -214,7 +216,7 @@ class CampaignUsage:
     new_senders_last_hour: int = 0
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Usage:
     """What the store counted for this message. Counts of inbound include the message itself."""
 
@@ -236,7 +238,7 @@ class Usage:
     #: Admin confirmations queued in the last hour and the last 24 hours (their reserve's use).
     admin_sent_last_hour: int = 0
     admin_sent_last_day: int = 0
-    sender: SenderHistory = SenderHistory()
+    sender: SenderHistory = field(default_factory=SenderHistory)
     campaign: CampaignUsage | None = None
     #: When this message was held (None: never held).
     held_at: datetime | None = None
@@ -244,7 +246,7 @@ class Usage:
     arrived_under_attack: bool = False
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Decision:
     """The outcome for one message and the state changes it implies."""
 

@@ -19,14 +19,14 @@ the attack regime would have done:
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from anti_relous.config import format_duration
+from anti_relous.lazyclass import frozen_dataclass
 from anti_relous.policy.model import LineState, Mode, Rules
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Traffic:
     """What the store counted for the regime, as of now."""
 
@@ -54,7 +54,7 @@ class Change(enum.StrEnum):
     EXIT = "exit"
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Assessment:
     """The moves of both states, and why."""
 

@@ -219,7 +219,7 @@ def _confirm(
 
 def _snapshot(store: Store, settings: AdminSettings, now: datetime) -> answers.LineSnapshot:
     line = store.line.state()
-    caps = store.decisions.caps(now)
+    caps = store.outbox.caps(now)
     published = store.line.daemon_state("modem")
     modem = published[0] if published and isinstance(published[0], dict) else None
     health = modem.get("health") if modem else None

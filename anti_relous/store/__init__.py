@@ -34,11 +34,11 @@ from anti_relous.store.migrations import LATEST_VERSION, migrate, schema_version
 if TYPE_CHECKING:
     from anti_relous.store.alerts import Alerts
     from anti_relous.store.campaigns import CampaignIndex, CampaignRow
-    from anti_relous.store.decisions import Caps, Decisions, PlannedSms
+    from anti_relous.store.decisions import Decisions, PlannedSms
     from anti_relous.store.evidence import Evidence, VerifyResult
     from anti_relous.store.inbound import Inbound, IngestResult
     from anti_relous.store.line import AllowRow, BlockRow, Event, Line
-    from anti_relous.store.outbox import Outbox, OutboxItem
+    from anti_relous.store.outbox import Caps, Outbox, OutboxItem
     from anti_relous.store.pack import PackReads
     from anti_relous.store.remote import AdminChannel, Credential
     from anti_relous.store.reports import Reports, SenderMatch
@@ -52,7 +52,7 @@ _LAZY = {
     "AllowRow": "anti_relous.store.line",
     "BlockRow": "anti_relous.store.line",
     "CampaignRow": "anti_relous.store.campaigns",
-    "Caps": "anti_relous.store.decisions",
+    "Caps": "anti_relous.store.outbox",
     "Credential": "anti_relous.store.remote",
     "Event": "anti_relous.store.line",
     "IngestResult": "anti_relous.store.inbound",

@@ -9,9 +9,9 @@ queue entry, with the time it is due again.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from anti_relous.lazyclass import frozen_dataclass
 from anti_relous.policy import Decision, Rules, SenderHistory, Usage
 from anti_relous.policy.regime import RECENT_CONTACTS, Assessment, Change, Traffic
 from anti_relous.sms import InboundSms
@@ -28,7 +28,7 @@ from anti_relous.store.line import (
 )
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class PlannedSms:
     """An SMS the service wants queued with a decision; ``parts`` is what it will cost."""
 
@@ -37,48 +37,9 @@ class PlannedSms:
     parts: int
 
 
-@dataclass(frozen=True)
-class Caps:
-    """SMS sent or queued against each global cap, for status and manual sends."""
-
-    last_hour: int
-    last_day: int
-    this_month: int
-    recipients_this_month: int
-
-
-def month_start(now: datetime) -> datetime:
-    """First instant of the calendar month (UTC) containing ``now``."""
-    utc = now.astimezone(UTC)
-    return utc.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
 def _count(conn: sqlite3.Connection, query: str, params: tuple[object, ...]) -> int:
     value: int = conn.execute(query, params).fetchone()[0]
     return value
-
-
-_CAPS = """
-SELECT
-    (SELECT count(*) FROM outbox WHERE created_at > :hour),
-    (SELECT count(*) FROM outbox WHERE created_at > :day),
-    (SELECT count(*) FROM outbox WHERE created_at >= :month_start),
-    (SELECT count(*) FROM monthly_recipients WHERE month = :month)
-"""
-
-
-def _cap_params(now: datetime) -> dict[str, str]:
-    return {
-        "hour": to_db(now - timedelta(hours=1)),
-        "day": to_db(now - timedelta(days=1)),
-        "month_start": to_db(month_start(now)),
-        "month": outbox.month_key(now),
-    }
-
-
-def caps(conn: sqlite3.Connection, now: datetime) -> Caps:
-    """Counts for the global caps, as of ``now``."""
-    return Caps(*conn.execute(_CAPS, _cap_params(now)).fetchone())
 
 
 def _is_recipient(conn: sqlite3.Connection, month: str, number: str) -> bool:
@@ -148,7 +109,7 @@ class Decisions:
                     "since": to_db(message.received_at - rules.abuse_window),
                     "number_window": to_db(now - rules.number_window),
                     "hour": to_db(now - timedelta(hours=1)), "day": to_db(now - timedelta(days=1)),
-                    "month_start": to_db(month_start(now)), "month": month,
+                    "month_start": to_db(outbox.month_start(now)), "month": month,
                 },
             ).fetchone()  # fmt: skip
             periods = self._attack_periods(conn)
@@ -214,11 +175,6 @@ class Decisions:
             block_senders=block_senders if block is not None else 0,
             first_seen_under_attack=first_at is not None and within(periods, first_at),
         )
-
-    def caps(self, now: datetime) -> Caps:
-        """Counts for the global caps, as of ``now``."""
-        with self._db.reading() as conn:
-            return caps(conn, now)
 
     def new_alert_numbers(self, rules: Rules, now: datetime) -> int:
         """Alert numbers not yet sent anything this month (an alert would add them)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from anti_relous.lazyclass import frozen_dataclass
@@ -119,11 +119,52 @@ def month_key(now: datetime) -> str:
     return to_db(now)[:7]
 
 
+def month_start(now: datetime) -> datetime:
+    """First instant of the calendar month (UTC) containing ``now``."""
+    utc = now.astimezone(UTC)
+    return utc.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+@frozen_dataclass
+class Caps:
+    """SMS sent or queued against each global cap, for status and manual sends."""
+
+    last_hour: int
+    last_day: int
+    this_month: int
+    recipients_this_month: int
+
+
+_CAPS = """
+SELECT
+    (SELECT count(*) FROM outbox WHERE created_at > :hour),
+    (SELECT count(*) FROM outbox WHERE created_at > :day),
+    (SELECT count(*) FROM outbox WHERE created_at >= :month_start),
+    (SELECT count(*) FROM monthly_recipients WHERE month = :month)
+"""
+
+
+def caps(conn: sqlite3.Connection, now: datetime) -> Caps:
+    """Counts for the global caps, as of ``now``."""
+    params = {
+        "hour": to_db(now - timedelta(hours=1)),
+        "day": to_db(now - timedelta(days=1)),
+        "month_start": to_db(month_start(now)),
+        "month": month_key(now),
+    }
+    return Caps(*conn.execute(_CAPS, params).fetchone())
+
+
 class Outbox:
     """Queue operations for the sender job and the CLI."""
 
     def __init__(self, db: Database):
         self._db = db
+
+    def caps(self, now: datetime) -> Caps:
+        """SMS sent or queued against each global cap, as of ``now``."""
+        with self._db.reading() as conn:
+            return caps(conn, now)
 
     def enqueue(self, now: datetime, kind: str, recipient: str, text: str, parts: int) -> int:
         """Queue an alert or manual SMS in its own transaction."""
