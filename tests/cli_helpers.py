@@ -57,7 +57,12 @@ class Line:
             )
 
     def publish_daemon(
-        self, *, pid: int, state: str = "running", at: datetime | None = None
+        self,
+        *,
+        pid: int,
+        state: str = "running",
+        status: str = "polling",
+        at: datetime | None = None,
     ) -> None:
         """What a daemon publishes for `status`."""
         now = at or datetime.now(UTC)
@@ -65,7 +70,7 @@ class Line:
             store.line.put_daemon_state(
                 now,
                 "daemon",
-                {"pid": pid, "started_at": now.isoformat(), "state": state, "status": "polling"},
+                {"pid": pid, "started_at": now.isoformat(), "state": state, "status": status},
             )
 
 

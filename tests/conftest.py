@@ -1,4 +1,4 @@
-"""Shared fixtures: a real SQLite file, a settable clock, the simulated dongle, running daemons."""
+"""Shared fixtures: a real SQLite file, settable clocks, the simulated dongle, running daemons."""
 
 from __future__ import annotations
 
@@ -45,6 +45,21 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
+
+
+class Ticker:
+    """A monotonic clock tests move by hand (a link's backoff, the service's pacing)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def ticker() -> Ticker:
+    return Ticker()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,3 +141,33 @@ def eventually(predicate: Callable[[], bool], timeout: float = 30, step: float =
             return True
         time.sleep(step)
     return predicate()
+
+
+#: Another process in the middle of a write transaction (an operator's sqlite3 shell, a slow
+#: command): it says "locked" once it holds the lock, and commits when told to.
+_HOLD_THE_WRITE_LOCK = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+db.execute("UPDATE line_state SET pause_reason = pause_reason")
+print("locked", flush=True)
+sys.stdin.readline()
+db.execute("COMMIT")
+"""
+
+
+@contextlib.contextmanager
+def write_lock_held(database: Path) -> Iterator[None]:
+    """Another process holds ``database``'s write lock while the block runs, then commits."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_THE_WRITE_LOCK, str(database)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        holder.communicate("commit\n", timeout=10)

@@ -51,28 +51,16 @@ def test_status_with_a_live_daemon_exits_0(line):
 
 
 def test_status_does_not_repeat_the_queue_the_daemon_saw_at_its_last_publication(line):
-    now = datetime.now(UTC)
-    with line.store() as store:
-        store.line.put_daemon_state(
-            now,
-            "daemon",
-            {"pid": os.getpid(), "started_at": now.isoformat(), "state": "running",
-             "status": "polling, 1 queued, signal -71 dBm"},
-        )  # fmt: skip
+    line.publish_daemon(pid=os.getpid(), status="polling, 1 queued, signal -71 dBm")
     output = line.invoke("status").output
     assert "1 queued" not in output
     assert "Queue       0 SMS waiting to be sent" in output
 
 
 def test_status_says_what_a_daemon_that_is_not_running_normally_reports(line):
-    now = datetime.now(UTC)
-    with line.store() as store:
-        store.line.put_daemon_state(
-            now,
-            "daemon",
-            {"pid": os.getpid(), "started_at": now.isoformat(), "state": "modem lost",
-             "status": "modem lost, retrying in 4 s: no such port"},
-        )  # fmt: skip
+    line.publish_daemon(
+        pid=os.getpid(), state="modem lost", status="modem lost, retrying in 4 s: no such port"
+    )
     assert "modem lost, retrying in 4 s: no such port" in line.invoke("status").output
 
 

@@ -204,18 +204,19 @@ def test_ati_single_line_is_the_model():
     assert commands.parse_info(lines("SIM800 R14.18")) == {"model": "SIM800 R14.18"}
 
 
-@pytest.mark.parametrize(
-    "parse",
-    [
-        commands.parse_signal,
-        commands.parse_registration,
-        commands.parse_operator,
-        commands.parse_storage,
-        commands.parse_smsc,
-        commands.parse_pin_state,
-        commands.parse_message_reference,
-    ],
+#: The parsers of a one-line answer (``+CSQ: ...``) to a command that takes no argument.
+ONE_LINE_PARSERS = (
+    commands.parse_signal,
+    commands.parse_registration,
+    commands.parse_operator,
+    commands.parse_storage,
+    commands.parse_smsc,
+    commands.parse_pin_state,
+    commands.parse_message_reference,
 )
+
+
+@pytest.mark.parametrize("parse", ONE_LINE_PARSERS)
 def test_missing_answer_line_raises_a_typed_error(parse):
     with pytest.raises(MalformedResponse, match="no \\+C"):
         parse(lines("^RSSI:3"))
@@ -238,13 +239,7 @@ def test_any_line_parses_or_raises_a_modem_error(text, pdu_hex):
         for parse in (
             lambda a: commands.parse_stored_list(a, "SM"),
             lambda a: commands.parse_read(a, "SM", 1),
-            commands.parse_signal,
-            commands.parse_registration,
-            commands.parse_operator,
-            commands.parse_storage,
-            commands.parse_smsc,
-            commands.parse_pin_state,
-            commands.parse_message_reference,
+            *ONE_LINE_PARSERS,
         ):
             with contextlib.suppress(ModemError):
                 parse(answer)

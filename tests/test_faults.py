@@ -13,7 +13,6 @@ import random
 import select
 import signal
 import subprocess
-import sys
 import threading
 import time
 import tty
@@ -21,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from daemon_helpers import Daemon, eventually, write_config
+from daemon_helpers import Daemon, eventually, write_config, write_lock_held
 
 from anti_relous.config import DEFAULT_REPLY, load_config
 from anti_relous.link import ModemLink
@@ -159,21 +158,6 @@ def test_garbage_on_the_serial_line_loses_nothing_and_logs_no_traceback(tmp_path
 
 
 # ---- +CMS ERROR on sends ---------------------------------------------------------------------
-
-
-class Ticker:
-    """A monotonic clock the test moves (the link's backoff and the service's pacing)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def ticker():
-    return Ticker()
 
 
 @pytest.fixture
@@ -461,38 +445,18 @@ def test_a_full_disk_stops_deletes_from_the_sim_until_space_returns(
         assert daemon.stop() == 0
 
 
-HOLD_THE_WRITE_LOCK = """
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1], isolation_level=None)
-db.execute("BEGIN IMMEDIATE")
-db.execute("UPDATE line_state SET pause_reason = pause_reason")
-print("locked", flush=True)
-sys.stdin.readline()
-db.execute("COMMIT")
-"""
-
-
 @pytest.mark.slow
 def test_a_long_transaction_of_another_process_delays_ingest_but_loses_nothing(sim, run_daemon):
     daemon = run_daemon(sim)
     # An operator's sqlite3 shell (or a slow CLI command) in the middle of a write transaction,
     # holding the lock longer than the daemon's busy timeout.
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_THE_WRITE_LOCK, str(daemon.db_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with write_lock_held(daemon.db_path):
         texts = [f"pendant le verrou {n}" for n in range(10)]
         for n, text in enumerate(texts):
             sim.deliver(f"+336133000{n:02d}", text)
         assert eventually(lambda: "is locked by another process" in daemon.log, 30), daemon.log
         assert (sim.stats().stored, sim.stats().deleted_parts) == (10, 0)
         assert stored_parts(daemon) == 0
-    finally:
-        holder.communicate("commit\n", timeout=10)
     assert eventually(lambda: stored_parts(daemon) == 10, 30), daemon.log
     assert_stored_exactly_once(daemon, sim, texts)
 

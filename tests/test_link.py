@@ -17,21 +17,6 @@ from anti_relous.modem.errors import ModemError, PortNotFound, WrongPin
 from anti_relous.simulator.device import ModemSimulator
 
 
-class Ticker:
-    """A monotonic clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def ticker():
-    return Ticker()
-
-
 def link_to(path, ticker, **modem):
     config = ModemConfig(port=str(path), command_timeout=timedelta(seconds=2), **modem)
     attempts = []

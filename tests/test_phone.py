@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import require_tool
-from daemon_helpers import CLI_ARGV, Daemon, eventually, write_config
+from daemon_helpers import CLI_ARGV, Daemon, eventually, write_config, write_lock_held
 from prometheus_client.parser import text_string_to_metric_families
 
 from anti_relous.coding import text_info
@@ -293,17 +293,6 @@ def test_the_metrics_textfile_parses_and_its_counters_equal_stats_json(tmp_path,
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
 
 
-HOLD_THE_WRITE_LOCK = """
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1], isolation_level=None)
-db.execute("BEGIN IMMEDIATE")
-db.execute("UPDATE line_state SET pause_reason = pause_reason")
-print("locked", flush=True)
-sys.stdin.readline()
-db.execute("COMMIT")
-"""
-
-
 def test_a_database_refusing_writes_is_alerted_through_the_modem_and_recorded_later(
     tmp_path, sim, run_daemon
 ):
@@ -313,19 +302,10 @@ def test_a_database_refusing_writes_is_alerted_through_the_modem_and_recorded_la
         schedule='poll_interval = "1s"\nsend_interval = "1s"\nhealth_interval = "1s"',
     )
     # Another process holds the write lock far longer than the daemon's busy timeout.
-    holder = subprocess.Popen(
-        [*CLI_ARGV[:1], "-c", HOLD_THE_WRITE_LOCK, str(daemon.db_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with write_lock_held(daemon.db_path):
         assert sim.wait_until(lambda s: sent_to(s, ALERTED), 60), daemon.log
         (alert,) = sent_to(sim, ALERTED)
         assert alert.startswith("anti-relous : la base de données refuse d'écrire")
-    finally:
-        holder.communicate("commit\n", timeout=10)
     assert sim.wait_until(lambda s: len(sent_to(s, ALERTED)) == 2, 60), daemon.log
     assert sent_to(sim, ALERTED)[1].startswith("anti-relous : base de données de nouveau")
     query = "SELECT text FROM outbox WHERE kind = 'alert' AND state = 'sent' ORDER BY id"

@@ -26,6 +26,15 @@ def part_count(store):
     return store.db.conn.execute("SELECT count(*) FROM inbound_parts").fetchone()[0]
 
 
+def send_order(store, clock):
+    """The ids of the SMS queued, in the order the sender job takes them (each marked sending)."""
+    taken = []
+    while (item := store.outbox.next_due(clock())) is not None:
+        store.outbox.mark_sending(item.id, clock())
+        taken.append(item.id)
+    return taken
+
+
 # --- opening ---------------------------------------------------------------------------------
 
 
@@ -275,10 +284,7 @@ def test_alerts_and_manual_sms_still_leave_while_paused(store, clock):
     alert = store.outbox.enqueue(clock(), "alert", "+33611223344", "flood", 1)
     manual = store.outbox.enqueue(clock(), "manual", "+33699887766", "test", 1)
     store.line.pause(clock(), None, None)
-    sent = []
-    while (item := store.outbox.next_due(clock())) is not None:
-        store.outbox.mark_sending(item.id, clock())
-        sent.append(item.id)
+    sent = send_order(store, clock)
     assert sent == [alert, manual]
 
 
@@ -288,10 +294,7 @@ def test_alerts_leave_before_manual_sms_and_replies_queued_earlier(store, clock)
     ]
     manual = store.outbox.enqueue(clock(), "manual", "+33699887766", "test", 1)
     alert = store.outbox.enqueue(clock(), "alert", "+33611223344", "flood", 1)
-    order = []
-    while (item := store.outbox.next_due(clock())) is not None:
-        store.outbox.mark_sending(item.id, clock())
-        order.append(item.id)
+    order = send_order(store, clock)
     assert order == [alert, manual, *replies]
 
 
@@ -301,10 +304,7 @@ def test_an_admin_confirmation_leaves_before_replies_and_manual_sms_queued_earli
     ]
     manual = store.outbox.enqueue(clock(), "manual", "+33699887766", "test", 1)
     admin = store.outbox.enqueue(clock(), "admin", "+33611223344", "Ligne active.", 1)
-    order = []
-    while (item := store.outbox.next_due(clock())) is not None:
-        store.outbox.mark_sending(item.id, clock())
-        order.append(item.id)
+    order = send_order(store, clock)
     assert order == [admin, manual, *replies]
 
 

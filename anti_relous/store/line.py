@@ -73,6 +73,21 @@ def _block(row: tuple[Any, ...]) -> BlockRow:
     )
 
 
+def _logged_change(
+    conn: sqlite3.Connection,
+    now: datetime,
+    statement: str,
+    params: tuple[Any, ...],
+    kind: str,
+    detail: str,
+) -> int:
+    """Run ``statement``; if it changed anything, that is an event. Returns the rows changed."""
+    changed: int = conn.execute(statement, params).rowcount
+    if changed:
+        log_event(conn, now, kind, detail)
+    return changed
+
+
 class Line:
     """Reads and changes the line's state; every change is also an event."""
 
@@ -110,25 +125,25 @@ class Line:
     def allow(self, now: datetime, number: str, reason: str) -> bool:
         """Put ``number`` on the allowlist; False if it already was."""
         with self._db.atomic() as conn:
-            cursor = conn.execute(
+            added = _logged_change(
+                conn, now,
                 "INSERT INTO allowlist (number, created_at, reason) VALUES (?, ?, ?)"
                 " ON CONFLICT (number) WHERE removed_at IS NULL DO NOTHING",
                 (number, to_db(now), reason),
-            )
-            if cursor.rowcount:
-                log_event(conn, now, "allowed", f"{number} allowlisted: {reason or 'no reason'}")
-            return bool(cursor.rowcount)
+                "allowed", f"{number} allowlisted: {reason or 'no reason'}",
+            )  # fmt: skip
+            return bool(added)
 
     def disallow(self, now: datetime, number: str) -> bool:
         """Take ``number`` off the allowlist; False if it was not on it."""
         with self._db.atomic() as conn:
-            cursor = conn.execute(
+            removed = _logged_change(
+                conn, now,
                 "UPDATE allowlist SET removed_at = ? WHERE number = ? AND removed_at IS NULL",
                 (to_db(now), number),
-            )
-            if cursor.rowcount:
-                log_event(conn, now, "disallowed", f"{number} taken off the allowlist")
-            return bool(cursor.rowcount)
+                "disallowed", f"{number} taken off the allowlist",
+            )  # fmt: skip
+            return bool(removed)
 
     def allowlist(self) -> list[AllowRow]:
         """Numbers on the allowlist, newest first."""
@@ -177,13 +192,12 @@ class Line:
     def unblock(self, now: datetime, target: str) -> int:
         """Lift every active block on ``target``; returns how many were lifted."""
         with self._db.atomic() as conn:
-            cursor = conn.execute(
+            return _logged_change(
+                conn, now,
                 "UPDATE blocks SET removed_at = ? WHERE target = ? AND removed_at IS NULL",
                 (to_db(now), target),
-            )
-            if cursor.rowcount:
-                log_event(conn, now, "unblocked", f"{target} unblocked")
-            return cursor.rowcount
+                "unblocked", f"{target} unblocked",
+            )  # fmt: skip
 
     def blocks(self, now: datetime, *, include_expired: bool = False) -> list[BlockRow]:
         """Blocks in force (or all not lifted, with ``include_expired``), newest first."""
