@@ -288,24 +288,16 @@ def test_alerts_and_manual_sms_still_leave_while_paused(store, clock):
     assert sent == [alert, manual]
 
 
-def test_alerts_leave_before_manual_sms_and_replies_queued_earlier(store, clock):
+@pytest.mark.parametrize(("kind", "text"), [("alert", "flood"), ("admin", "Ligne active.")])
+def test_alerts_and_admin_confirmations_leave_before_manual_sms_and_replies_queued_earlier(
+    store, clock, kind, text
+):
     replies = [
         store.outbox.enqueue(clock(), "reply", f"+3361234567{i}", "réponse", 1) for i in range(3)
     ]
     manual = store.outbox.enqueue(clock(), "manual", "+33699887766", "test", 1)
-    alert = store.outbox.enqueue(clock(), "alert", "+33611223344", "flood", 1)
-    order = send_order(store, clock)
-    assert order == [alert, manual, *replies]
-
-
-def test_an_admin_confirmation_leaves_before_replies_and_manual_sms_queued_earlier(store, clock):
-    replies = [
-        store.outbox.enqueue(clock(), "reply", f"+3361234567{i}", "réponse", 1) for i in range(3)
-    ]
-    manual = store.outbox.enqueue(clock(), "manual", "+33699887766", "test", 1)
-    admin = store.outbox.enqueue(clock(), "admin", "+33611223344", "Ligne active.", 1)
-    order = send_order(store, clock)
-    assert order == [admin, manual, *replies]
+    urgent = store.outbox.enqueue(clock(), kind, "+33611223344", text, 1)
+    assert send_order(store, clock) == [urgent, manual, *replies]
 
 
 def test_a_pause_set_by_sms_does_not_hold_its_own_confirmation(store, clock):
