@@ -18,6 +18,11 @@ from anti_relous.policy import campaigns as matching
 from anti_relous.store.db import Database, from_db, inserted_id, to_db
 
 DEFAULT_WINDOW = timedelta(hours=24)
+#: How often representatives gone quiet are forgotten (they only cost matching time meanwhile).
+PRUNE_EVERY = timedelta(minutes=10)
+#: Counting a campaign's senders stops here: the rules need to know whether a threshold of a
+#: few is passed, and a raid's campaign has thousands of them.
+COUNT_CAP = 100
 
 
 @dataclass
@@ -51,13 +56,14 @@ class CampaignIndex:
         self._recent: list[_Representative] = []
         self._exact: dict[str, _Representative] = {}
         self._seen_id = 0
+        self._pruned_at = ""
         # A campaign created in a transaction that then failed (a full disk) must not be
         # remembered: its id would be reused for a row that does not exist.
         db.rollback_hooks.append(self.forget)
 
     def forget(self) -> None:
         """Drop what is held in memory; the next use re-reads it from the database."""
-        self._recent, self._exact, self._seen_id = [], {}, 0
+        self._recent, self._exact, self._seen_id, self._pruned_at = [], {}, 0, ""
 
     def configure(self, similarity: int, window: timedelta) -> None:
         """Use the configuration's ``[attack] similarity`` and ``campaign_window``."""
@@ -104,11 +110,16 @@ class CampaignIndex:
         return found.id
 
     def _refresh(self, conn: sqlite3.Connection, now: str) -> None:
-        """Forget representatives gone quiet; read any another writer added."""
-        cutoff = to_db(from_db(now) - self.window)
-        if self._recent and self._recent[0].last_at <= cutoff:
-            self._recent = [r for r in self._recent if r.last_at > cutoff]
-            self._exact = {n: r for n, r in self._exact.items() if r.last_at > cutoff}
+        """Every few minutes: forget representatives gone quiet, and read any another writer
+        added (only the daemon's worker stores messages; a query or a filter at each message
+        cost more than the matching itself)."""
+        if now < self._pruned_at:
+            return
+        moment = from_db(now)
+        cutoff = to_db(moment - self.window)
+        self._recent = [r for r in self._recent if r.last_at > cutoff]
+        self._exact = {n: r for n, r in self._exact.items() if r.last_at > cutoff}
+        self._pruned_at = to_db(moment + PRUNE_EVERY)
         rows = conn.execute(
             "SELECT id, representative, last_at FROM campaigns WHERE id > ? AND last_at > ?"
             " ORDER BY id",
@@ -119,20 +130,27 @@ class CampaignIndex:
             self._recent.append(representative)
             self._exact.setdefault(normal, representative)
             self._seen_id = max(self._seen_id, campaign_id)
-        self._recent.sort(key=lambda r: r.last_at)
 
     def usage(
         self, conn: sqlite3.Connection, campaign_id: int, now: datetime, window: timedelta
     ) -> CampaignUsage:
-        """The campaign's distinct senders within ``window`` and within the last hour."""
+        """The campaign's distinct senders within ``window`` and within the last hour (counted up
+        to ``COUNT_CAP``)."""
         short, flagged_at, senders, last_hour, new_last_hour = conn.execute(
             "SELECT short, flagged_at,"
-            " (SELECT count(*) FROM campaign_senders WHERE campaign_id = :id AND last_at > :w),"
-            " (SELECT count(*) FROM campaign_senders WHERE campaign_id = :id AND last_at > :h),"
-            " (SELECT count(*) FROM campaign_senders WHERE campaign_id = :id AND last_at > :h"
-            "  AND first_contact = 1)"
+            " (SELECT count(*) FROM (SELECT 1 FROM campaign_senders"
+            "  WHERE campaign_id = :id AND last_at > :w LIMIT :cap)),"
+            " (SELECT count(*) FROM (SELECT 1 FROM campaign_senders"
+            "  WHERE campaign_id = :id AND last_at > :h LIMIT :cap)),"
+            " (SELECT count(*) FROM (SELECT 1 FROM campaign_senders"
+            "  WHERE campaign_id = :id AND last_at > :h AND first_contact = 1 LIMIT :cap))"
             " FROM campaigns WHERE id = :id",
-            {"id": campaign_id, "w": to_db(now - window), "h": to_db(now - timedelta(hours=1))},
+            {
+                "id": campaign_id,
+                "w": to_db(now - window),
+                "h": to_db(now - timedelta(hours=1)),
+                "cap": COUNT_CAP,
+            },
         ).fetchone()
         return CampaignUsage(
             id=campaign_id,

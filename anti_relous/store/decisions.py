@@ -8,6 +8,7 @@ queue entry, with the time it is due again.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime, timedelta
 
@@ -74,7 +75,9 @@ SELECT
     (SELECT campaign_id FROM messages WHERE id = :id),
     (SELECT held_at FROM decisions WHERE message_id = :id AND reason = 'held'),
     (SELECT count(*) FROM outbox WHERE kind = 'admin' AND created_at > :hour),
-    (SELECT count(*) FROM outbox WHERE kind = 'admin' AND created_at > :day)
+    (SELECT count(*) FROM outbox WHERE kind = 'admin' AND created_at > :day),
+    (SELECT count(*) FROM monthly_recipients WHERE month = :month
+        AND recipient IN (SELECT value FROM json_each(:alerts)))
 """
 
 
@@ -84,8 +87,9 @@ class Decisions:
     def __init__(self, db: Database, campaigns: CampaignIndex):
         self._db = db
         self._campaigns = campaigns
-        #: (latest attack event id, periods): the periods change a few times a month.
-        self._periods: tuple[int | None, list[tuple[str, str | None]]] | None = None
+        #: The attack periods, read once: they change a few times a month, through ``apply``.
+        self._periods: list[tuple[str, str | None]] | None = None
+        db.rollback_hooks.append(self.forget)
 
     def usage(self, message: InboundSms, rules: Rules, now: datetime) -> Usage:
         """Everything ``policy.decide`` needs about ``message``'s sender and the line.
@@ -102,7 +106,7 @@ class Decisions:
         with self._db.reading() as conn:
             (from_sender, pending_from_sender, replies_to_sender, hour, day, this_month,
              recipients, is_recipient, answered, allowed, campaign_id, held_at, admin_hour,
-             admin_day) = conn.execute(
+             admin_day, alerts_known) = conn.execute(
                 _USAGE,
                 {
                     "sender": sender, "recipient": recipient, "id": message.id,
@@ -110,6 +114,7 @@ class Decisions:
                     "number_window": to_db(now - rules.number_window),
                     "hour": to_db(now - timedelta(hours=1)), "day": to_db(now - timedelta(days=1)),
                     "month_start": to_db(outbox.month_start(now)), "month": month,
+                    "alerts": json.dumps(rules.alert_numbers),
                 },
             ).fetchone()  # fmt: skip
             periods = self._attack_periods(conn)
@@ -123,7 +128,7 @@ class Decisions:
                 sent_this_month=this_month,
                 recipients_this_month=recipients,
                 sender_is_recipient_this_month=bool(is_recipient),
-                alert_numbers_new_this_month=_new_alert_numbers(conn, rules, now),
+                alert_numbers_new_this_month=len(set(rules.alert_numbers)) - alerts_known,
                 admin_sent_last_hour=admin_hour,
                 admin_sent_last_day=admin_day,
                 sender=self._sender(
@@ -139,13 +144,15 @@ class Decisions:
             )
 
     def _attack_periods(self, conn: sqlite3.Connection) -> list[tuple[str, str | None]]:
-        """Every attack period, re-read only when the event log holds a newer attack event."""
-        (latest,) = conn.execute(
-            "SELECT max(id) FROM events WHERE kind IN ('attack_start', 'attack_end')"
-        ).fetchone()
-        if self._periods is None or self._periods[0] != latest:
-            self._periods = (latest, attack_periods(conn))
-        return self._periods[1]
+        """Every attack period: read once, then again only after ``apply`` moved the attack
+        (the worker is the only writer of attack events; a rolled-back move forgets them)."""
+        if self._periods is None:
+            self._periods = attack_periods(conn)
+        return self._periods
+
+    def forget(self) -> None:
+        """Drop what is held in memory (after a failed transaction)."""
+        self._periods = None
 
     @staticmethod
     def _sender(
@@ -232,6 +239,8 @@ class Decisions:
         """Record where the regime went (state and event log)."""
         if assessment.flood is None and assessment.attack is None:
             return
+        if assessment.attack in (Change.ENTER, Change.EXIT):
+            self._periods = None
         with self._db.atomic() as conn:
             _move(conn, "flood", assessment.flood, now, assessment.detail)
             _move(conn, "attack", assessment.attack, now, assessment.detail)

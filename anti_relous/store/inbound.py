@@ -67,7 +67,8 @@ class Inbound:
                     result.already_stored += 1
                     result.committed.append((part.storage, part.index))
                     continue
-                sender = self._sender_key(part, default_region)
+                number = self._sender(part, default_region)
+                sender = number.key if number else None
                 part_id = self._insert_part(conn, part, digest, received_at, sender)
                 conn.execute(
                     "INSERT OR REPLACE INTO sim_pending VALUES (?, ?, ?, ?)",
@@ -77,7 +78,7 @@ class Inbound:
                 result.committed.append((part.storage, part.index))
                 if part.kind is PartKind.UNDECODABLE:
                     result.undecodable += 1
-                message_id = self._place(conn, part, part_id, default_region, sender, received_at)
+                message_id = self._place(conn, part, part_id, default_region, number, received_at)
                 if message_id is not None:
                     result.new_messages += 1
         return result
@@ -178,11 +179,11 @@ class Inbound:
                     )
 
     @staticmethod
-    def _sender_key(part: ReceivedPart, default_region: str) -> str | None:
-        """The sender as counting and blocking know it (E.164, or the name as received)."""
+    def _sender(part: ReceivedPart, default_region: str) -> PhoneNumber | None:
+        """The sender: its ``key`` is how counting and blocking know it (E.164, or the name)."""
         if part.decoded is None or part.kind is PartKind.STATUS_REPORT:
             return None
-        return classify(part.decoded.sender, default_region).key
+        return classify(part.decoded.sender, default_region)
 
     @staticmethod
     def _insert_part(
@@ -226,7 +227,7 @@ class Inbound:
         part: ReceivedPart,
         part_id: int,
         default_region: str,
-        sender: str | None,
+        sender: PhoneNumber | None,
         received_at: str,
     ) -> int | None:
         """Make a message of the part now, or file it in its multipart group.
@@ -351,9 +352,10 @@ class Inbound:
         return message_id
 
 
-def _arrive(conn: sqlite3.Connection, sender: str, at: str) -> None:
-    """Count one arrival of ``sender`` (its first, its shortest pause, its latest)."""
-    mobile = sender.startswith("+") and classify(sender, "ZZ").kind is NumberKind.MOBILE
+def _arrive(conn: sqlite3.Connection, number: PhoneNumber, at: str) -> None:
+    """Count one arrival of ``number`` (its first, its shortest pause, its latest)."""
+    sender = number.key
+    mobile = number.kind is NumberKind.MOBILE
     conn.execute(
         "INSERT INTO senders (sender, first_at, last_at, arrivals, number_block, mobile)"
         " VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (sender) DO UPDATE SET"
