@@ -151,7 +151,7 @@ def test_garbage_on_the_serial_line_loses_nothing_and_logs_no_traceback(tmp_path
         )
         assert_stored_exactly_once(daemon, sim, [*texts, "après le bruit"])
         assert "Traceback" not in daemon.log
-        assert noisy.inserted >= 20
+        assert noisy.inserted >= 10  # the noise did happen (how much depends on the timing)
         daemon.stop()
     finally:
         noisy.close()
