@@ -316,6 +316,17 @@ def test_a_reply_to_a_number_blocked_after_it_was_queued_is_dropped_not_sent(sto
     assert row.state == "failed" and "blocked" in row.last_error and "spoofed" in row.last_error
 
 
+def test_a_failed_sms_no_longer_counts_against_the_caps(store, clock):
+    """Nothing of it left the modem: the caps count what was queued and did not fail."""
+    item_id = store.outbox.enqueue(clock(), "manual", "+33612345678", "bonjour", 1)
+    store.outbox.enqueue(clock(), "reply", "+33698765432", "réponse", 1)
+    assert store.outbox.caps(clock()).last_hour == 2
+    store.outbox.mark_sending(item_id, clock())
+    store.outbox.mark_failed(item_id, clock(), "+CMS ERROR 38")
+    caps = store.outbox.caps(clock())
+    assert (caps.last_hour, caps.last_day, caps.this_month) == (1, 1, 1)
+
+
 def test_a_reply_under_a_prefix_blocked_after_it_was_queued_is_dropped(store, clock):
     store.outbox.enqueue(clock(), "reply", "+33899123456", "réponse", 1)
     store.line.block(clock(), "+33899", is_prefix=True, until=None, reason="premium")

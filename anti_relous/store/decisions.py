@@ -65,9 +65,9 @@ SELECT
     (SELECT count(DISTINCT group_id) FROM inbound_parts WHERE sender = :sender
         AND received_at > :since AND message_id IS NULL AND concat_total IS NOT NULL),
     (SELECT count(*) FROM outbox WHERE recipient = :recipient AND created_at > :number_window),
-    (SELECT count(*) FROM outbox WHERE created_at > :hour),
-    (SELECT count(*) FROM outbox WHERE created_at > :day),
-    (SELECT count(*) FROM outbox WHERE created_at >= :month_start),
+    (SELECT count(*) FROM outbox WHERE created_at > :hour AND state != 'failed'),
+    (SELECT count(*) FROM outbox WHERE created_at > :day AND state != 'failed'),
+    (SELECT count(*) FROM outbox WHERE created_at >= :month_start AND state != 'failed'),
     (SELECT count(*) FROM monthly_recipients WHERE month = :month),
     EXISTS (SELECT 1 FROM monthly_recipients WHERE month = :month AND recipient = :recipient),
     EXISTS (SELECT 1 FROM outbox WHERE recipient = :recipient),

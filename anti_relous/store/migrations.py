@@ -239,6 +239,8 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX campaign_senders_recent ON campaign_senders(campaign_id, last_at)",
         # Attack periods are read from the event log for every decision.
         "CREATE INDEX events_kind_time ON events(kind, at)",
+        # The caps count what was queued and did not fail: by time, with the state at hand.
+        "CREATE INDEX outbox_time_state ON outbox(created_at, state)",
         # Every sender the line has seen, from its first arrival: a long SMS counts when its
         # first part arrives, so fragments that never complete are counted too.
         """CREATE TABLE senders (

@@ -135,11 +135,13 @@ class Caps:
     recipients_this_month: int
 
 
+#: An SMS counts against the caps from the moment it is queued, unless it failed: nothing of a
+#: failed SMS left the modem (a refused send, a reply to a number blocked before its turn).
 _CAPS = """
 SELECT
-    (SELECT count(*) FROM outbox WHERE created_at > :hour),
-    (SELECT count(*) FROM outbox WHERE created_at > :day),
-    (SELECT count(*) FROM outbox WHERE created_at >= :month_start),
+    (SELECT count(*) FROM outbox WHERE created_at > :hour AND state != 'failed'),
+    (SELECT count(*) FROM outbox WHERE created_at > :day AND state != 'failed'),
+    (SELECT count(*) FROM outbox WHERE created_at >= :month_start AND state != 'failed'),
     (SELECT count(*) FROM monthly_recipients WHERE month = :month)
 """
 
