@@ -128,20 +128,31 @@ class Inbound:
         rows = sorted(rows)[:limit]
         return [
             InboundSms(
-                id=row[0],
+                id=message_id,
                 sender=PhoneNumber(
-                    raw=row[2] or "",
-                    kind=NumberKind(row[4]) if row[4] else NumberKind.INVALID,
-                    e164=row[3],
-                    region=row[5],
+                    raw=sender_raw or "",
+                    kind=NumberKind(sender_kind) if sender_kind else NumberKind.INVALID,
+                    e164=e164,
+                    region=region,
                 ),
-                text=row[6] or "",
-                received_at=from_db(row[7]),
-                parts=row[8],
-                complete=row[1] != "incomplete",
-                undecodable=row[1] == "undecodable",
+                text=text or "",
+                received_at=from_db(received_at),
+                parts=parts,
+                complete=kind != "incomplete",
+                undecodable=kind == "undecodable",
             )
-            for row in rows
+            for (
+                message_id,
+                kind,
+                sender_raw,
+                e164,
+                sender_kind,
+                region,
+                text,
+                received_at,
+                parts,
+                _expected,
+            ) in rows
         ]
 
     def undecided_due(self, now: datetime) -> bool:
@@ -285,11 +296,12 @@ class Inbound:
             (group_id,),
         ).fetchall()
         total = rows[0][3]
-        present = "".join(r[1] or "" for r in rows)
-        text = present if complete else _with_gaps({r[2]: r[1] or "" for r in rows}, total)
+        present = "".join(text or "" for _, text, _, _ in rows)
+        texts = {seq: text or "" for _, text, seq, _ in rows}
+        text = present if complete else _with_gaps(texts, total)
         kind = "sms" if complete else "incomplete"
         return self._append_message(
-            conn, [r[0] for r in rows], kind, default_region, total, text=text,
+            conn, [part_id for part_id, _, _, _ in rows], kind, default_region, total, text=text,
             campaign_text=present,
         )  # fmt: skip
 
