@@ -26,10 +26,17 @@ from flood_traffic import Scenario
 from anti_relous.config import Config, load_config
 from anti_relous.modem import MessageStatus
 from anti_relous.simulator.device import ModemSimulator, SentPart
+from anti_relous.simulator.network import REDELIVERY_S
 
 SIM_SLOTS = 30
 ALERT_NUMBER = "+33695000001"
 SAMPLE_EVERY_S = 0.25
+#: The network hands parts over 20 ms apart, 50 a second: just under what a 115,200 bit/s line
+#: drains (about 56 parts a second at 204 bytes a part), so a daemon that keeps up never fills
+#: the SIM and one that falls behind does. A faster network fills a 30-slot SIM whatever the
+#: daemon does (each refill ends in a refusal); a real SMSC delivers one SM at a time, each
+#: taking a fraction of a second to seconds over the air.
+DELIVERY_GAP_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,10 @@ class Run:
     #: The [schedule] section; empty keeps the defaults.
     schedule: str = ""
     timeout_s: float = 3600.0
+    #: The network: how far apart it hands parts over, and how long it waits after the SIM's
+    #: "memory available" once a delivery found it full (simulator/network.py).
+    delivery_gap_s: float = DELIVERY_GAP_S
+    redelivery_s: float = REDELIVERY_S
 
 
 @dataclass(frozen=True)
@@ -239,7 +250,13 @@ def _wait_for_write(path: Path, timeout_s: float = 0.5) -> None:
 
 def replay(run: Run, workdir: Path) -> Observed:
     """Run the daemon against the simulator through ``run``; returns what was observed."""
-    with ModemSimulator(link=workdir / "modem", slots=SIM_SLOTS, baudrate=run.baudrate) as sim:
+    with ModemSimulator(
+        link=workdir / "modem",
+        slots=SIM_SLOTS,
+        baudrate=run.baudrate,
+        delivery_gap_s=run.delivery_gap_s,
+        redelivery_s=run.redelivery_s,
+    ) as sim:
         return _Replay(run, workdir, sim).play()
 
 
@@ -270,6 +287,7 @@ class _Replay:
         if run.baudrate:
             # About 250 bytes cross the line per part (listing, framing, deletes), 10 bits each.
             expected_s = max(expected_s, run.scenario.parts * 250 * 10 / run.baudrate)
+        expected_s = max(expected_s, run.scenario.parts * run.delivery_gap_s)
         self.kill_gap_s = 2 * max(expected_s, 5.0) / run.kills if run.kills else math.inf
         self.next_kill = time.monotonic() + self.rng.uniform(0.3, self.kill_gap_s)
         #: While waiting for a send to strike in: the simulator's send count, and until when.

@@ -23,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from anti_relous.coding import text_info
 from anti_relous.config import DEFAULT_REPLY
 from anti_relous.remote.codes import code_at
+from anti_relous.simulator.device import ModemSimulator
 
 pytestmark = pytest.mark.slow
 
@@ -172,9 +173,18 @@ def test_resume_works_and_status_answers_in_one_part(line, sim):
     assert sim.wait_until(lambda s: sent_to(s, TEXTER) == [DEFAULT_REPLY], 30), daemon.log
 
 
+@pytest.fixture
+def flooded_sim(tmp_path):
+    """A dongle whose network redelivers as soon as the full SIM has room: 2,000 SMS through
+    30 slots would otherwise wait 2 s per refill, minutes of a test about something else."""
+    with ModemSimulator(link=tmp_path / "modem", redelivery_s=0) as simulator:
+        yield simulator
+
+
 def test_during_a_flood_a_pause_is_obeyed_at_once_and_confirmed_despite_the_caps(
-    tmp_path, sim, run_daemon
+    tmp_path, flooded_sim, run_daemon
 ):
+    sim = flooded_sim
     config = line_config(tmp_path, sim)
     phone = Phone(enroll(config), timedelta(minutes=10))
     daemon = run_daemon(

@@ -174,41 +174,55 @@ def test_full_sim_sends_the_rest_to_the_network_queue(sim, host):
     assert (stats.stored, stats.queued, stats.high_water, stats.full_events) == (5, 2, 5, 1)
 
 
-def test_sim_filling_up_raises_smmemfull(sim, host):
-    for n in range(5):
+def test_a_delivery_finding_the_sim_full_raises_smmemfull(sim, host):
+    for n in range(6):
         sim.deliver(SENDER, f"message {n}")
     assert '^SMMEMFULL: "SM"' in host.read_until(lambda d: b"SMMEMFULL" in d)
 
 
-def test_deleting_a_message_lets_the_network_deliver_a_queued_one(sim, notified_host):
-    for n in range(6):
-        sim.deliver(SENDER, f"message {n}")
-    notified_host.read_until(lambda d: b"SMMEMFULL" in d)
-    notified_host.command("AT+CMGD=2")
-    assert '+CMTI: "SM",2' in notified_host.read_until(lambda d: b"+CMTI" in d)
-    stats = sim.stats()
-    assert (stats.stored, stats.queued, stats.delivered_parts, stats.deleted_parts) == (5, 0, 6, 1)
-
-
-def test_longest_full_time_counts_only_while_parts_wait(sim, host):
+def test_filling_the_last_slot_raises_no_smmemfull(sim, host):
+    # Huawei reports the storage overflowing (a message refused), not the last slot taken.
     for n in range(5):
         sim.deliver(SENDER, f"message {n}")
-    assert sim.stats().longest_full_s == 0  # full, but nobody is waiting
-    sim.deliver(SENDER, "waiting")
-    time.sleep(0.05)
-    host.command("AT+CMGD=0")
-    sim.wait_until(lambda s: s.stats().queued == 0, timeout=5)
-    assert sim.stats().longest_full_s >= 0.05
+    wait_stored(sim, 5)
+    assert "SMMEMFULL" not in host.read_for(0.2)
 
 
-def test_network_retry_delay_holds_parts_after_a_slot_frees():
-    with ModemSimulator(slots=1, network_retry_s=0.3) as sim:
+def test_deleting_from_a_full_sim_signals_memory_available_then_the_network_redelivers():
+    with ModemSimulator(slots=5, redelivery_s=0.3) as sim:
         host = Host(sim.path)
-        sim.deliver(SENDER, "first")
-        sim.deliver(SENDER, "second")
+        host.command("AT+CNMI=2,1,0,0,0")
+        for n in range(6):
+            sim.deliver(SENDER, f"message {n}")
+        host.read_until(lambda d: b"SMMEMFULL" in d)
+        deleted_at = time.monotonic()
+        host.command("AT+CMGD=2")
+        assert sim.stats().queued == 1  # not at once: the network waits its delay
+        assert '+CMTI: "SM",2' in host.read_until(lambda d: b"+CMTI" in d)
+        assert time.monotonic() - deleted_at >= 0.3
+        stats = sim.stats()
+        assert (stats.stored, stats.queued, stats.delivered_parts, stats.deleted_parts) == (
+            5,
+            0,
+            6,
+            1,
+        )
+        assert (stats.full_events, stats.memory_available_signals) == (1, 1)
+        host.close()
+
+
+def test_full_time_runs_from_the_refusal_until_a_part_gets_through():
+    with ModemSimulator(slots=5, redelivery_s=0.1) as sim:
+        host = Host(sim.path)
+        for n in range(5):
+            sim.deliver(SENDER, f"message {n}")
+        assert sim.stats().full_s == 0  # full, but no delivery refused yet
+        sim.deliver(SENDER, "waiting")
+        time.sleep(0.2)
         host.command("AT+CMGD=0")
-        assert sim.stats().queued == 1
         assert sim.wait_until(lambda s: s.stats().queued == 0, timeout=5)
+        stats = sim.stats()
+        assert stats.full_s == stats.longest_full_s >= 0.3
         host.close()
 
 

@@ -2,7 +2,8 @@
 
 ``device`` (the pty and its serving thread) runs ``firmware`` (bytes in, bytes out) over
 ``equipment`` (state and V.250/27.007 commands), ``messaging`` (27.005 commands) and ``card``
-(SIM storage, PIN, the network queue); ``control`` serves it to other processes. ``sandbox``
+(SIM storage, PIN), with ``wire`` (the serial line's pacing) and ``network`` (the SMSC's queue,
+held while the SIM is full); ``control`` serves it to other processes. ``sandbox``
 and ``demo`` put it to work for ``anti-relous simulate`` and ``anti-relous demo``.
 
 Imports: the dongle modules use only the ``modem`` package root, ``modem.pdu``,

@@ -1,15 +1,11 @@
-"""The simulated SIM card: PIN lock, finite SMS storage, and the network queue in front of it.
+"""The simulated SIM card: PIN lock and finite SMS storage (the network in front: ``network``).
 
-No I/O and no locking here: the simulator's lock guards every call. Time comes from the
-``clock`` passed in, so the full-storage figures are exact and testable.
+No I/O and no locking here: the simulator's lock guards every call.
 """
 
 from __future__ import annotations
 
 import enum
-import time
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from anti_relous.modem import MessageStatus
@@ -101,7 +97,7 @@ class SimStats:
 
     #: Parts the network stored into the SIM, ever.
     delivered_parts: int
-    #: Parts the network holds now because the SIM was full (or the modem away).
+    #: Parts the network holds now (waiting their turn, or held back by a full SIM).
     queued: int
     #: Parts on the SIM now.
     stored: int
@@ -109,45 +105,39 @@ class SimStats:
     high_water: int
     #: Parts deleted by AT+CMGD, ever.
     deleted_parts: int
-    #: How many times the SIM went from not full to full.
+    #: Deliveries that found the SIM full (each holds the network back until RP-SMMA).
     full_events: int
-    #: Longest continuous time the SIM was full while the network had parts waiting.
+    #: Seconds deliveries were held back by a full SIM, in all: from each refusal until a part
+    #: got through again (the redelivery delay after RP-SMMA included).
+    full_s: float
+    #: The longest of those periods.
     longest_full_s: float
+    #: RP-SMMA "memory available" signals the phone sent the network.
+    memory_available_signals: int
     #: Parts the host sent successfully with AT+CMGS.
     sends: int
 
 
 class SimStorage:
-    """The SIM's "SM" message storage and the network queue that feeds it.
+    """The SIM's "SM" message storage, and its memory-exceeded flag.
 
-    Inbound parts go to the network queue first; ``deliver_due`` moves them into free slots
-    (lowest index first, as a SIM fills) once the network's retry delay has passed.
+    The network (``network``) stores parts with ``store``; one that finds no free location is
+    refused, and the SIM remembers it (TS 31.102 EF_SMSS, the memory capacity exceeded
+    notification flag) until the phone, with a slot free again, tells the network
+    (``take_memory_available``).
     """
 
-    def __init__(
-        self,
-        slots: int,
-        *,
-        first_index: int = 0,
-        retry_s: float = 0.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, slots: int, *, first_index: int = 0) -> None:
         if slots < 1:
             raise ValueError("a SIM needs at least one message slot")
         self.slots = slots
         #: Huawei sticks number SIM locations from 0; many other modems from 1.
         self.first_index = first_index
-        self._retry_s = retry_s
-        self._clock = clock
         self._slots: dict[int, Slot] = {}
-        self._network: deque[bytes] = deque()
-        self._next_attempt = 0.0
-        self._delivered = 0
-        self._deleted = 0
-        self._high_water = 0
-        self._full_events = 0
-        self._longest_full_s = 0.0
-        self._full_since: float | None = None
+        #: A delivery was refused for want of room, and the network not yet told of free room.
+        self.memory_exceeded = False
+        self.deleted = 0
+        self.high_water = 0
 
     @property
     def indices(self) -> range:
@@ -164,46 +154,23 @@ class SimStorage:
         """No free location left."""
         return len(self._slots) >= self.slots
 
-    @property
-    def queued(self) -> int:
-        """Parts waiting in the network."""
-        return len(self._network)
-
-    def from_network(self, pdu: bytes) -> None:
-        """The network has one more part for this SIM; it waits until ``deliver_due``."""
-        self._network.append(pdu)
-        self._track_full()
-
-    def next_attempt_at(self) -> float | None:
-        """When the network will next try to deliver, or None if nothing can be delivered."""
-        if not self._network or self.full:
+    def store(self, pdu: bytes) -> int | None:
+        """A part from the network, unread, in the lowest free location; None when full."""
+        if self.full:
+            self.memory_exceeded = True
             return None
-        return self._next_attempt
+        index = next(i for i in self.indices if i not in self._slots)
+        self._slots[index] = Slot(MessageStatus.REC_UNREAD, pdu)
+        self.high_water = max(self.high_water, len(self._slots))
+        return index
 
-    def deliver_due(self) -> list[int]:
-        """Store what the network has into free slots; returns the new locations in order."""
-        stored: list[int] = []
-        if not self._network:
-            return stored
-        now = self._clock()
-        if now < self._next_attempt:
-            return stored
-        was_full = self.full
-        free = (i for i in self.indices if i not in self._slots)
-        while self._network and not self.full:
-            index = next(free)
-            self._slots[index] = Slot(MessageStatus.REC_UNREAD, self._network.popleft())
-            stored.append(index)
-        self._delivered += len(stored)
-        self._high_water = max(self._high_water, len(self._slots))
-        if self.full and not was_full and stored:
-            self._full_events += 1
-        if self._network:
-            # The SIM refused the rest: the network retries later (immediately when retry_s is 0,
-            # i.e. as soon as a slot frees).
-            self._next_attempt = now + self._retry_s
-        self._track_full()
-        return stored
+    def take_memory_available(self) -> bool:
+        """True once when the network must hear of free room (RP-SMMA): a delivery was refused
+        and a location is free again."""
+        if self.memory_exceeded and not self.full:
+            self.memory_exceeded = False
+            return True
+        return False
 
     def listing(self, statuses: frozenset[MessageStatus]) -> list[tuple[int, Slot]]:
         """AT+CMGL: the matching messages with their status before listing; unread become read."""
@@ -233,38 +200,12 @@ class SimStorage:
     def delete(self, index: int) -> None:
         """AT+CMGD=<index>: deleting an empty location is not an error."""
         if self._slots.pop(index, None) is not None:
-            self._deleted += 1
-            self._track_full()
+            self.deleted += 1
 
     def delete_statuses(self, statuses: frozenset[MessageStatus]) -> int:
         """AT+CMGD=<index>,<delflag>: delete every message with one of ``statuses``."""
         doomed = [index for index, slot in self._slots.items() if slot.status in statuses]
         for index in doomed:
             del self._slots[index]
-        self._deleted += len(doomed)
-        self._track_full()
+        self.deleted += len(doomed)
         return len(doomed)
-
-    def stats(self, sends: int) -> SimStats:
-        """A snapshot; the current full period counts towards ``longest_full_s``."""
-        longest = self._longest_full_s
-        if self._full_since is not None:
-            longest = max(longest, self._clock() - self._full_since)
-        return SimStats(
-            delivered_parts=self._delivered,
-            queued=len(self._network),
-            stored=len(self._slots),
-            high_water=self._high_water,
-            deleted_parts=self._deleted,
-            full_events=self._full_events,
-            longest_full_s=longest,
-            sends=sends,
-        )
-
-    def _track_full(self) -> None:
-        blocked = self.full and bool(self._network)
-        if blocked and self._full_since is None:
-            self._full_since = self._clock()
-        elif not blocked and self._full_since is not None:
-            self._longest_full_s = max(self._longest_full_s, self._clock() - self._full_since)
-            self._full_since = None

@@ -2,28 +2,24 @@
 
 The host (the AT driver, the gammu CLI, a test with pyserial) opens ``path``, a stable symlink to
 the pty slave, and talks AT. One serving thread owns the pty master: it reads what the host
-wrote, feeds the firmware (``firmware``), and writes the answers, paced like a serial line
-when ``baudrate`` is set. The Python API injects inbound SMS and faults from any thread;
-``control`` serves that API to other processes.
+wrote, feeds the firmware (``firmware``), and writes the answers over the line (``wire``: paced
+like a serial line when ``baudrate`` is set); between commands it lets the network (``network``)
+hand the SIM its parts, and tells it when a refused SIM has room again. The Python API injects
+inbound SMS and faults from any thread; ``control`` serves that API to other processes.
 """
 
 from __future__ import annotations
 
-import array
 import contextlib
 import datetime as dt
-import fcntl
 import logging
 import os
-import random
 import select
 import shutil
 import tempfile
-import termios
 import threading
 import time
 import tty
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -31,27 +27,14 @@ from types import TracebackType
 from anti_relous.modem import MessageStatus
 from anti_relous.modem.pdu import encode_deliver
 from anti_relous.simulator.card import PinLock, SimStats, SimStorage
-from anti_relous.simulator.equipment import ModemIdentity, SentPart
+from anti_relous.simulator.equipment import ModemIdentity, SentPart, join_sent
 from anti_relous.simulator.firmware import Firmware
+from anti_relous.simulator.network import REDELIVERY_S, Network
+from anti_relous.simulator.wire import Wire
 
 __all__ = ["ModemIdentity", "ModemSimulator", "SentPart", "SimStats"]
 
 log = logging.getLogger(__name__)
-
-CHUNKING_MODES = (None, "bytewise", "random")
-# A serial line in 8N1 carries 10 bits per byte (start bit, 8 data bits, stop bit).
-BITS_PER_BYTE = 10
-# Throttled I/O moves this much of a second's worth of bytes at a time.
-_THROTTLE_SLICE_S = 0.005
-# A UART's transmit FIFO keeps shifting bytes out while its CPU is busy: output this thread was
-# late for, up to this long, is written at once rather than lost as line idle time.
-_MAKE_UP_S = 4 * _THROTTLE_SLICE_S
-# Unthrottled reads take what is there, up to this.
-_READ_SIZE = 65536
-# With chunking, wait at most this long for the host to read a chunk before writing the next;
-# a host that let it pass is not reading, and is not waited for again until it catches up.
-_DRAIN_WAIT_S = 0.2
-_RANDOM_CHUNK_MAX = 16
 
 
 class ModemSimulator:
@@ -71,30 +54,28 @@ class ModemSimulator:
         chunking: str | None = None,
         smsc: str = "+33609001390",
         first_index: int = 0,
-        network_retry_s: float = 0.0,
+        delivery_gap_s: float = 0.0,
+        redelivery_s: float = REDELIVERY_S,
         identity: ModemIdentity | None = None,
         seed: int | None = None,
     ) -> None:
         """Configure, without opening anything yet.
 
         ``first_index``: the number of the first SIM location (Huawei 0, many others 1).
-        ``network_retry_s``: how long the network waits before retrying parts the full SIM
-        refused (0: as soon as a slot frees). ``seed`` makes ``chunking="random"`` repeatable.
+        ``delivery_gap_s``: the network hands parts over this far apart (0: a backlog as fast as
+        slots free). ``redelivery_s``: once a delivery found the SIM full, how long the network
+        waits after the phone's "memory available" before it delivers again (see ``network``).
+        ``seed`` makes ``chunking="random"`` repeatable.
         """
-        if chunking not in CHUNKING_MODES:
-            raise ValueError(f"chunking must be one of {CHUNKING_MODES}, not {chunking!r}")
-        if baudrate is not None and baudrate < BITS_PER_BYTE:
-            raise ValueError("baudrate must be at least 10 bit/s")
+        self._wire = Wire(baudrate=baudrate, chunking=chunking, seed=seed)
         self._own_dir: Path | None = None
         if link is None:
             self._own_dir = Path(tempfile.mkdtemp(prefix="anti-relous-sim-"))
             link = self._own_dir / "modem"
         self.path: Path = Path(link)
         self._smsc = smsc
-        self._chunking = chunking
-        self._random = random.Random(seed)
-        self._byte_rate = baudrate / BITS_PER_BYTE if baudrate else None
-        self._storage = SimStorage(slots, first_index=first_index, retry_s=network_retry_s)
+        self._storage = SimStorage(slots, first_index=first_index)
+        self._network = Network(gap_s=delivery_gap_s, redelivery_s=redelivery_s)
         self._firmware = Firmware(
             self._storage, PinLock(pin), echo=echo, smsc=smsc, identity=identity
         )
@@ -107,29 +88,11 @@ class ModemSimulator:
         #: Bumped whenever the pty is replaced, so a select() on an old fd is ignored.
         self._generation = 0
         self._hung = False
-        # (bytes, written whole) segments waiting for the host.
-        self._out: deque[tuple[bytes, bool]] = deque()
-        self._out_free_at = 0.0
-        # When the output queue last went from empty to non-empty.
-        self._out_since = 0.0
-        self._in_pending = b""
-        self._in_ready_at = 0.0
-        # Chunked output: the host let a chunk sit unread past _DRAIN_WAIT_S.
-        self._host_idle = False
         self._next_reference = 1
         #: fail_next_sends(after=n): (sends to see first, count, code) until armed.
         self._send_failures: tuple[int, int, int] | None = None
-        # Bytes that crossed the line each way, for line-rate figures (benchmarks).
-        self._bytes_from_host = 0
-        self._bytes_to_host = 0
         # A self-pipe that wakes the serving thread's select(); opened by start().
         self._wake_r = self._wake_w = -1
-        # stray_results(): what to slip into the answers, how often, and when next.
-        self._stray_interval_s: float | None = None
-        self._stray_data = b""
-        self._next_stray_at = 0.0
-        #: How many times stray_results() slipped its data in.
-        self.strays_written = 0
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -200,7 +163,7 @@ class ModemSimulator:
         )
         with self._lock:
             for raw in pdus:
-                self._storage.from_network(raw)
+                self._network.submit(raw)
             self._deliver_due()
         self._wake()
         return len(pdus)
@@ -208,7 +171,7 @@ class ModemSimulator:
     def deliver_pdu(self, pdu: bytes) -> None:
         """One raw part (with its SMSC field) reaches the network as is, malformed or not."""
         with self._lock:
-            self._storage.from_network(bytes(pdu))
+            self._network.submit(bytes(pdu))
             self._deliver_due()
         self._wake()
 
@@ -222,28 +185,27 @@ class ModemSimulator:
 
     def sent_messages(self) -> list[tuple[str, str]]:
         """(number, text) per message sent, concatenated parts joined in sequence order."""
-        messages: list[tuple[str, dict[int, str]]] = []
-        open_sets: dict[tuple[str, int, int, int], dict[int, str]] = {}
-        for part in self.sent:
-            if part.concat is None:
-                messages.append((part.number, {1: part.text}))
-                continue
-            concat = part.concat
-            key = (part.number, concat.reference_bits, concat.reference, concat.total)
-            texts = open_sets.get(key)
-            if texts is None or concat.sequence in texts:
-                texts = {}
-                open_sets[key] = texts
-                messages.append((part.number, texts))
-            texts[concat.sequence] = part.text
-        return [(number, "".join(texts[k] for k in sorted(texts))) for number, texts in messages]
+        return join_sent(self.sent)
 
     # ---- observation -----------------------------------------------------------------------
 
     def stats(self) -> SimStats:
         """Counters of the SIM, the network queue and sends."""
         with self._lock:
-            return self._storage.stats(sends=len(self._firmware.sent))
+            storage, network = self._storage, self._network
+            full_s, longest_full_s = network.full_seconds()
+            return SimStats(
+                delivered_parts=network.delivered,
+                queued=network.queued,
+                stored=storage.used,
+                high_water=storage.high_water,
+                deleted_parts=storage.deleted,
+                full_events=network.full_events,
+                full_s=full_s,
+                longest_full_s=longest_full_s,
+                memory_available_signals=network.memory_available_signals,
+                sends=len(self._firmware.sent),
+            )
 
     def stored(self) -> list[tuple[int, MessageStatus, bytes]]:
         """What the SIM holds now: (index, status, PDU with its SMSC field), by index."""
@@ -253,7 +215,7 @@ class ModemSimulator:
     def line_bytes(self) -> tuple[int, int]:
         """Bytes read from the host and written to it so far, on every pty generation."""
         with self._lock:
-            return self._bytes_from_host, self._bytes_to_host
+            return self._wire.bytes_from_host, self._wire.bytes_to_host
 
     def wait_until(self, predicate: Callable[[ModemSimulator], bool], timeout: float) -> bool:
         """Wait until ``predicate(self)`` holds; False if ``timeout`` seconds passed first."""
@@ -309,7 +271,7 @@ class ModemSimulator:
         """Stop answering: input is read and dropped, nothing is written, until ``unhang``."""
         with self._lock:
             self._hung = True
-            self._out.clear()
+            self._wire.clear_output()
         self._wake()
 
     def unhang(self) -> None:
@@ -323,7 +285,7 @@ class ModemSimulator:
         """Write ``data`` to the host at once, as line noise or a confused firmware would."""
         with self._lock:
             if not self._hung:
-                self._queue_out(bytes(data), whole=True)
+                self._wire.queue(bytes(data), whole=True)
         self._wake()
 
     def fail_next_sends(self, count: int, code: int = 500, *, after: int = 0) -> None:
@@ -348,10 +310,13 @@ class ModemSimulator:
         """While answers are being written, slip ``data`` into them every ``interval_s`` seconds
         (None stops it): line noise or a confused firmware, wherever the stream happens to be."""
         with self._lock:
-            self._stray_interval_s = interval_s
-            self._stray_data = bytes(data)
-            self._next_stray_at = time.monotonic() + (interval_s or 0.0)
-            self.strays_written = 0
+            self._wire.stray_results(interval_s, bytes(data))
+
+    @property
+    def strays_written(self) -> int:
+        """How many times ``stray_results()`` slipped its data in."""
+        with self._lock:
+            return self._wire.strays_written
 
     def garble(self, pdu: bytes) -> None:
         """From now on, show ``pdu`` (when listed or read) with its last hex digit missing."""
@@ -402,8 +367,7 @@ class ModemSimulator:
         staging.replace(self.path)
         self._master, self._slave = master, slave
         self._generation += 1
-        self._out.clear()
-        self._in_pending = b""
+        self._wire.clear()
         log.debug("simulator pty %s (generation %d)", slave_name, self._generation)
 
     def _close_pty(self) -> None:
@@ -418,8 +382,7 @@ class ModemSimulator:
                 self.path.unlink()
         self._master = self._slave = None
         self._generation += 1
-        self._out.clear()
-        self._in_pending = b""
+        self._wire.clear()
 
     def _wake(self) -> None:
         if self._wake_w < 0:
@@ -449,16 +412,15 @@ class ModemSimulator:
             read_fds = [self._wake_r]
             write_fds = []
             if master is not None:
-                if not self._in_pending:
+                if self._wire.reading:
                     read_fds.append(master)
-                if self._out and now >= self._out_free_at:
+                if self._wire.may_write(now):
                     write_fds.append(master)
             timeout = self._select_timeout(now)
         readable, writable, _ = select.select(read_fds, write_fds, [], timeout)
         if self._wake_r in readable:
             with contextlib.suppress(OSError):
                 os.read(self._wake_r, 4096)
-        drain_fd = None
         with self._lock:
             if self._stopping:
                 return False
@@ -466,56 +428,31 @@ class ModemSimulator:
                 return True
             master = self._master
             if master in readable:
-                self._read_input(master)
+                self._wire.read(master, drop=self._hung)
             self._process_input()
             self._deliver_due()
-            if master in writable or (self._out and not write_fds):
-                drain_fd = self._write_output(master)
+            chunked = False
+            if master in writable or (self._wire.sending and not write_fds):
+                chunked = self._wire.write(master)
+            drain_fd = self._slave if chunked else None
             self._changed.notify_all()
         if drain_fd is not None:
-            self._wait_drained(drain_fd)
+            self._wire.wait_drained(drain_fd)
         return True
 
     def _select_timeout(self, now: float) -> float | None:
-        deadlines = []
-        if self._in_pending:
-            deadlines.append(self._in_ready_at)
-        if self._out:
-            deadlines.append(self._out_free_at)
-        attempt = self._storage.next_attempt_at()
+        deadlines = self._wire.deadlines()
+        attempt = self._network.next_attempt_at()
         if attempt is not None and not self._hung:
             deadlines.append(attempt)
         if not deadlines:
             return None
         return max(0.0, min(deadlines) - now)
 
-    def _read_input(self, master: int) -> None:
-        size = _READ_SIZE
-        if self._byte_rate is not None:
-            size = max(1, int(self._byte_rate * _THROTTLE_SLICE_S))
-        try:
-            data = os.read(master, size)
-        except BlockingIOError:
-            return
-        except OSError as error:
-            # EIO while no host holds the slave is normal on some kernels; try again later.
-            log.debug("simulator read: %s", error)
-            return
-        self._bytes_from_host += len(data)
-        if self._hung:
-            log.debug("simulator hung: dropped %d bytes", len(data))
-            return
-        self._in_pending = data
-        if self._byte_rate is not None:
-            now = time.monotonic()
-            self._in_ready_at = max(self._in_ready_at, now) + len(data) / self._byte_rate
-        else:
-            self._in_ready_at = 0.0
-
     def _process_input(self) -> None:
-        if not self._in_pending or time.monotonic() < self._in_ready_at:
+        data = self._wire.arrived()
+        if not data:
             return
-        data, self._in_pending = self._in_pending, b""
         self._firmware.feed(data)
         self._flush_firmware()
         self._arm_send_failures()
@@ -530,10 +467,18 @@ class ModemSimulator:
     def _deliver_due(self) -> None:
         if self._master is None or self._hung:
             return
-        stored = self._storage.deliver_due()
-        if stored:
-            log.debug("network stored %d part(s) at %s", len(stored), stored)
-            self._firmware.messages_stored(stored)
+        if self._storage.take_memory_available():
+            # RP-SMMA: the phone tells the network as soon as a delete makes room again.
+            log.debug("phone -> network: memory available")
+            self._network.memory_available()
+        handover = self._network.deliver_due(self._storage)
+        if handover.stored:
+            log.debug("network stored %d part(s) at %s", len(handover.stored), handover.stored)
+            self._firmware.messages_stored(handover.stored)
+        if handover.refused:
+            log.debug("network: the SIM is full, holding %d part(s)", self._network.queued)
+            self._firmware.storage_overflowed()
+        if handover.stored or handover.refused:
             self._flush_firmware()
             self._changed.notify_all()
 
@@ -545,67 +490,4 @@ class ModemSimulator:
         firmware_out.clear()
         if self._hung or self._master is None:
             return
-        self._queue_out(data, whole=False)
-
-    def _queue_out(self, data: bytes, *, whole: bool) -> None:
-        if not self._out:
-            self._out_since = time.monotonic()
-        elif not whole and not self._out[-1][1]:
-            previous, _ = self._out.pop()
-            data = previous + data
-        self._out.append((data, whole))
-
-    def _write_output(self, master: int) -> int | None:
-        """Write the next chunk; returns the slave fd to wait on when chunks must arrive apart."""
-        now = time.monotonic()
-        if not self._out or now < self._out_free_at:
-            return None
-        data, whole = self._out.popleft()
-        if self._stray_interval_s is not None and now >= self._next_stray_at and not whole:
-            self._next_stray_at = now + self._stray_interval_s
-            self.strays_written += 1
-            data = self._stray_data + data
-        size = len(data)
-        # When the line could have started on these bytes had this thread woken on time.
-        start = max(self._out_free_at, self._out_since, now - _MAKE_UP_S)
-        if not whole:
-            if self._chunking == "bytewise":
-                size = 1
-            elif self._chunking == "random":
-                size = self._random.randint(1, _RANDOM_CHUNK_MAX)
-            if self._byte_rate is not None:
-                budget = int(self._byte_rate * (now - start + _THROTTLE_SLICE_S))
-                size = min(size, max(1, budget))
-        try:
-            written = os.write(master, data[:size])
-        except BlockingIOError:
-            written = 0
-        except OSError as error:
-            log.debug("simulator write: %s", error)
-            written = 0
-        self._bytes_to_host += written
-        if written < len(data):
-            self._out.appendleft((data[written:], whole))
-        if self._byte_rate is not None and written:
-            self._out_free_at = start + written / self._byte_rate
-        if self._chunking is not None and written and self._out:
-            return self._slave
-        return None
-
-    def _wait_drained(self, slave: int) -> None:
-        """Give the host time to read a chunk, so chunks reach it one by one."""
-        pending = array.array("i", [0])
-        deadline = time.monotonic() + (0.0 if self._host_idle else _DRAIN_WAIT_S)
-        while True:
-            try:
-                fcntl.ioctl(slave, termios.FIONREAD, pending, True)
-            except OSError:
-                return
-            if pending[0] == 0:
-                self._host_idle = False
-                return
-            if time.monotonic() >= deadline:
-                # Nobody reads (port closed, host busy): stop waiting until it catches up.
-                self._host_idle = True
-                return
-            time.sleep(0.0001)
+        self._wire.queue(data, whole=False)

@@ -83,6 +83,25 @@ class SentPart:
     reference: int
 
 
+def join_sent(parts: list[SentPart]) -> list[tuple[str, str]]:
+    """(number, text) per message in ``parts``, concatenated parts joined in sequence order."""
+    messages: list[tuple[str, dict[int, str]]] = []
+    open_sets: dict[tuple[str, int, int, int], dict[int, str]] = {}
+    for part in parts:
+        if part.concat is None:
+            messages.append((part.number, {1: part.text}))
+            continue
+        concat = part.concat
+        key = (part.number, concat.reference_bits, concat.reference, concat.total)
+        texts = open_sets.get(key)
+        if texts is None or concat.sequence in texts:
+            texts = {}
+            open_sets[key] = texts
+            messages.append((part.number, texts))
+        texts[concat.sequence] = part.text
+    return [(number, "".join(texts[k] for k in sorted(texts))) for number, texts in messages]
+
+
 class Equipment:
     """The dongle's state behind its AT commands: settings, identity, SIM, sends, faults."""
 

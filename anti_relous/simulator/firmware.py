@@ -4,7 +4,7 @@ Sans-I/O: ``feed`` takes what the host wrote, appends what the modem answers to 
 simulator owns the pty, the thread and the lock. This parser is written from 3GPP TS 27.007 /
 27.005 and real-device transcripts, independently of the driver's (``at.py``): a simulator
 sharing the driver's parser would only test the parser against itself. The commands themselves
-live in ``sim_commands`` (equipment) and ``sim_sms_commands`` (messages).
+live in ``equipment`` and ``messaging``.
 """
 
 from __future__ import annotations
@@ -94,13 +94,16 @@ class Firmware(Equipment):
         self.out += b"\r\n" + line.encode("latin-1", "replace") + b"\r\n"
 
     def messages_stored(self, indices: list[int]) -> None:
-        """The network stored parts at ``indices``: +CMTI each if asked, ^SMMEMFULL if now full."""
+        """The network stored parts at ``indices``: +CMTI each, if asked."""
         if self.notify_new_messages:
             for index in indices:
                 self.urc(f'+CMTI: "SM",{index}')
-        if indices and self.storage.full:
-            # Huawei's own URC when the SIM message storage fills up.
-            self.urc('^SMMEMFULL: "SM"')
+
+    def storage_overflowed(self) -> None:
+        """A part found the SIM full (and was refused): Huawei says so, asked or not."""
+        # Huawei's AT reference (e.g. MU509, 6.21): "^SMMEMFULL: <mem_type>", reported
+        # automatically "when the message storage media overflow".
+        self.urc('^SMMEMFULL: "SM"')
 
     # ---- command lines --------------------------------------------------------------------
 
