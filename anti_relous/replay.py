@@ -178,8 +178,10 @@ class VirtualModem:
         """Always registered with a good signal."""
         return Health("READY", 31, -51, "home", "replay", len(self._slots), None, None)
 
-    def list_stored(self) -> Listing:
+    def list_stored(self, meanwhile: Callable[[], object] | None = None) -> Listing:
         """Every slot (a complete listing); unread ones become read, as AT+CMGL=4 does."""
+        if meanwhile is not None:
+            meanwhile()
         listed = tuple(
             StoredMessage(_STORAGE, index, status, pdu)
             for index, (pdu, status) in sorted(self._slots.items())
@@ -191,6 +193,9 @@ class VirtualModem:
     def delete(self, index: int) -> None:
         """Free one slot."""
         self._slots.pop(index, None)
+
+    def notify_new_messages(self, enabled: bool) -> None:
+        """Nothing to notify: the replay polls on its own clock."""
 
     def delete_read(self) -> None:
         """Free every slot marked read."""

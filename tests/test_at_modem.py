@@ -300,6 +300,21 @@ def test_storage_full_urc_wakes_the_poller(sim, modem):
     assert modem.wait_for_new_message(10)
 
 
+def test_messages_stored_while_notifications_are_off_are_not_announced(sim, modem):
+    modem.notify_new_messages(False)
+    sim.deliver(SENDER, "en silence")
+    wait_stored(sim, 1)
+    assert not modem.wait_for_new_message(0.3)
+    assert sim.stats().announced_parts == 0
+
+
+def test_notifications_turned_back_on_announce_the_next_message(sim, modem):
+    modem.notify_new_messages(False)
+    modem.notify_new_messages(True)
+    sim.deliver(SENDER, "de nouveau")
+    assert modem.wait_for_new_message(10)
+
+
 # ---- sending ----------------------------------------------------------------------------------
 
 

@@ -334,3 +334,15 @@ def test_a_pdu_whose_size_disagrees_with_its_header_is_kept_when_nothing_fits_be
     """Firmwares that misreport <length> still get their PDU read (and decoded, or quarantined)."""
     (message,) = commands.parse_stored_list([Response("+CMGL: 2,1,,99", DELIVER_HEX)], "SM")
     assert message.pdu == bytes.fromhex(DELIVER_HEX)
+
+
+@pytest.mark.parametrize(
+    ("indications", "silent"),
+    [
+        ("AT+CNMI=2,1,0,0,0", "AT+CNMI=2,0,0,0,0"),
+        ("AT+CNMI=2,1", "AT+CNMI=2,0"),
+        ("AT+CNMI=1,1,0,0,0", "AT+CNMI=1,0,0,0,0"),
+    ],
+)
+def test_new_message_indications_without_cmti_keep_every_other_setting(indications, silent):
+    assert commands.without_indications(commands.Command(indications)).text == silent

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from anti_relous.config import ModemConfig
 
 
@@ -127,8 +129,12 @@ class Modem(Protocol):
         """SIM state, signal, registration, operator, storage use and SMSC."""
         ...
 
-    def list_stored(self) -> Listing:
-        """Every message in storage; unread ones become read (AT+CMGL=4)."""
+    def list_stored(self, meanwhile: Callable[[], object] | None = None) -> Listing:
+        """Every message in storage; unread ones become read (AT+CMGL=4).
+
+        ``meanwhile``: work for the caller's thread while the modem answers (once, after the
+        command left; it must not use the modem).
+        """
         ...
 
     def delete(self, index: int) -> None:
@@ -149,6 +155,12 @@ class Modem(Protocol):
         Every failure raises ``errors.SendFailed``: its ``cause`` says why and ``parts_sent``
         how many parts had left. ``errors.send_outcome`` reads it for at-most-once delivery.
         """
+        ...
+
+    def notify_new_messages(self, enabled: bool) -> None:
+        """Turn new-message notifications off (False) while the caller drains the storage
+        anyway, and back on (True) once it found it empty: each one costs the line bytes a
+        flood can ill afford. Best effort: a modem that refuses keeps notifying."""
         ...
 
     def wait_for_new_message(self, timeout_s: float) -> bool:

@@ -241,10 +241,18 @@ class AtChannel:
 
     # ---- commands ---------------------------------------------------------------------------
 
-    def run(self, command: Command, *, body: str | None = None) -> list[Response]:
+    def run(
+        self,
+        command: Command,
+        *,
+        body: str | None = None,
+        meanwhile: Callable[[], object] | None = None,
+    ) -> list[Response]:
         """Send ``command`` (and ``body`` at its "> " prompt); its information lines.
 
-        Raises PortLost, CommandTimeout, MalformedResponse, or ``error_for``'s error.
+        ``meanwhile`` runs on this thread once the command has left, while the answer crosses
+        the line (it must not use the port). Raises PortLost, CommandTimeout,
+        MalformedResponse, or ``error_for``'s error (or what ``meanwhile`` raised).
         """
         with self.lock:
             if self._serial is None:
@@ -252,7 +260,10 @@ class AtChannel:
             if self._needs_sync:
                 self._sync()
             return self._exchange(
-                command, body=body, final_optional=command.text in ANSWERS_WITHOUT_FINAL
+                command,
+                body=body,
+                final_optional=command.text in ANSWERS_WITHOUT_FINAL,
+                meanwhile=meanwhile,
             )
 
     def _exchange(
@@ -264,6 +275,7 @@ class AtChannel:
         require_echo: bool = False,
         ignore_errors: bool = False,
         final_optional: bool = False,
+        meanwhile: Callable[[], object] | None = None,
     ) -> list[Response]:
         """Write one command and collect its answer; errors become typed exceptions.
 
@@ -286,6 +298,13 @@ class AtChannel:
         deadline = time.monotonic() + timeout_s
         try:
             self._write(command.text.encode("ascii") + b"\r")
+            if meanwhile is not None:
+                try:
+                    meanwhile()
+                except BaseException:
+                    self._needs_sync = True  # the answer is still coming: skip it next time
+                    raise
+                deadline = time.monotonic() + timeout_s
             while True:
                 event = self._next_event(deadline)
                 if event is None:

@@ -79,6 +79,10 @@ class AtModem:
         self._storage = commands.PREFERRED_STORAGE
         #: Slots of that storage, from the AT+CPMS answer at open (None when it gave none).
         self._capacity: int | None = None
+        #: The AT+CNMI variant the modem took at open (None: it sends no +CMTI), and whether
+        #: +CMTI is on now.
+        self._indications: Command | None = None
+        self._notifying = False
         #: The last ^RSSI report (0-31), None before the first.
         self.last_rssi: int | None = None
 
@@ -230,12 +234,14 @@ class AtModem:
         return uses[0].total if uses else None
 
     def _enable_new_message_indications(self) -> None:
+        self._indications, self._notifying = None, False
         for choice in commands.NEW_MESSAGE_INDICATIONS:
             try:
                 self._run(choice)
             except AtError as error:
                 log.debug("%s: %s refused: %s", self.port, choice, error)
                 continue
+            self._indications, self._notifying = choice, True
             return
         log.warning("%s: the modem sends no +CMTI; new messages are found by polling", self.port)
 
@@ -293,8 +299,10 @@ class AtModem:
             smsc=smsc,
         )
 
-    def list_stored(self) -> Listing:
+    def list_stored(self, meanwhile: Callable[[], object] | None = None) -> Listing:
         """Every stored message (AT+CMGL=4); the modem marks the unread ones read.
+
+        ``meanwhile`` runs while the listing crosses the line (see ``AtChannel.run``).
 
         A listing that cannot be read (a firmware mangling one slot, or line noise) falls back
         to reading slot by slot, so one bad slot can never stop the line from draining.
@@ -302,7 +310,7 @@ class AtModem:
         listing not proved whole, an entry whose PDU is not the size announced may be a line
         cut short: it is left on the SIM for the next listing rather than taken as it came.
         """
-        lines = self._run(commands.list_messages(commands.LIST_ALL))
+        lines = self._channel.run(commands.list_messages(commands.LIST_ALL), meanwhile=meanwhile)
         try:
             messages = commands.parse_stored_list(lines, self._storage)
         except MalformedResponse as error:
@@ -441,6 +449,23 @@ class AtModem:
         # The service logs the SMS it sent; the references are for troubleshooting.
         log.debug("sent %d part(s) to %s, references %s", len(parts), mask(number), references)
         return references
+
+    def notify_new_messages(self, enabled: bool) -> None:
+        """AT+CNMI with <mt> 1 (+CMTI for each message stored) or 0 (stored, not announced).
+
+        A +CMTI is about 19 bytes: under a flood, 10% of what the line carries per SMS, spent
+        telling a poller what its next listing shows anyway. A refusal leaves things as they are.
+        """
+        indications = self._indications
+        if indications is None or enabled == self._notifying:
+            return
+        command = indications if enabled else commands.without_indications(indications)
+        try:
+            self._run(command)
+        except AtError as error:
+            log.debug("%s: %s refused: %s", self.port, command, error)
+            return
+        self._notifying = enabled
 
     def wait_for_new_message(self, timeout_s: float) -> bool:
         """Block up to ``timeout_s`` for +CMTI (or ^SMMEMFULL); True if one came.

@@ -82,6 +82,15 @@ NEW_MESSAGE_INDICATIONS = (
     Command("AT+CNMI=2,1"),
     Command("AT+CNMI=1,1,0,0,0"),
 )
+
+
+def without_indications(indications: Command) -> Command:
+    """The same AT+CNMI with <mt> 0: messages are still stored, but no +CMTI is sent."""
+    head, _, rest = indications.text.partition(",")
+    _, comma, tail = rest.partition(",")
+    return Command(f"{head},0{comma}{tail}")
+
+
 #: Where messages are read, written and received, in order of preference.
 PREFERRED_STORAGE = "SM"
 

@@ -232,12 +232,16 @@ class GammuModem:
 
     # ---- messages ---------------------------------------------------------------------------
 
-    def list_stored(self) -> Listing:
+    def list_stored(self, meanwhile: Callable[[], object] | None = None) -> Listing:
         """Every stored part, with libgammu's re-encoding of its PDU (see the module docstring).
+
+        ``meanwhile`` runs first: libgammu's walk leaves no moment when the line works alone.
 
         Complete as far as libgammu's walk through the locations goes; ``delete_read`` deletes
         only the locations listed here, so it can never take a message this listing missed.
         """
+        if meanwhile is not None:
+            meanwhile()
         machine = self._open_machine()
         parts: list[dict[str, Any]] = []
         try:
@@ -299,6 +303,9 @@ class GammuModem:
                 raise SendFailed(cause, len(references), len(messages)) from None
         log.debug("gammu sent %d part(s) to %s", len(references), mask(number))
         return references
+
+    def notify_new_messages(self, enabled: bool) -> None:
+        """Left to Gammu: its incoming-SMS notifications stay as ``open`` set them."""
 
     def wait_for_new_message(self, timeout_s: float) -> bool:
         """Block up to ``timeout_s`` for a +CMTI (through Gammu's incoming-SMS callback)."""

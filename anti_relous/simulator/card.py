@@ -114,6 +114,8 @@ class SimStats:
     longest_full_s: float
     #: RP-SMMA "memory available" signals the phone sent the network.
     memory_available_signals: int
+    #: Parts announced to the host with +CMTI.
+    announced_parts: int
     #: Parts the host sent successfully with AT+CMGS.
     sends: int
 

@@ -204,6 +204,7 @@ class ModemSimulator:
                 full_s=full_s,
                 longest_full_s=longest_full_s,
                 memory_available_signals=network.memory_available_signals,
+                announced_parts=self._firmware.announced,
                 sends=len(self._firmware.sent),
             )
 

@@ -45,6 +45,8 @@ class Firmware(Equipment):
         self.out = bytearray()
         #: Put a "^RSSI:n" URC between the entries of multi-line responses.
         self.interleave_urcs = False
+        #: +CMTI indications written, ever.
+        self.announced = 0
         self._line = bytearray()
         self._line_overflow = False
         self._prompt: Prompt | None = None
@@ -98,6 +100,7 @@ class Firmware(Equipment):
         if self.notify_new_messages:
             for index in indices:
                 self.urc(f'+CMTI: "SM",{index}')
+            self.announced += len(indices)
 
     def storage_overflowed(self) -> None:
         """A part found the SIM full (and was refused): Huawei says so, asked or not."""

@@ -1,0 +1,87 @@
+"""How the line drains the SIM while the network keeps delivering: what it asks of the modem.
+
+The real line service in-process over the simulator's pty, with the real AT driver and a real
+SQLite file (as tests/test_stray_results.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from daemon_helpers import write_config
+
+from anti_relous.config import load_config
+from anti_relous.link import ModemLink
+from anti_relous.modem import open_modem
+from anti_relous.service import LineService
+from anti_relous.simulator.device import ModemSimulator
+from anti_relous.store import Store
+
+#: The network hands the SIM a part every 10 ms, faster than a 115,200 bit/s line lists them
+#: (about 16 ms a part): the drain's passes overlap the deliveries.
+DELIVERY_GAP_S = 0.01
+LINE_RATE = 115_200
+
+
+@pytest.fixture
+def trickling_sim(tmp_path: Path) -> Iterator[ModemSimulator]:
+    with ModemSimulator(
+        link=tmp_path / "modem", baudrate=LINE_RATE, delivery_gap_s=DELIVERY_GAP_S
+    ) as sim:
+        yield sim
+
+
+@pytest.fixture
+def line(tmp_path: Path, trickling_sim: ModemSimulator) -> Iterator[LineService]:
+    config = load_config(write_config(tmp_path, trickling_sim))
+    store = Store.open(config.storage.database)
+    link = ModemLink(lambda: open_modem(config.modem))
+    service = LineService(store, link, config)
+    try:
+        yield service
+    finally:
+        link.close()
+        store.close()
+
+
+def deliver(sim: ModemSimulator, count: int) -> None:
+    for n in range(count):
+        sim.deliver(f"+3361300{n:04d}", f"message {n}")
+
+
+def drain_all(line: LineService, sim: ModemSimulator) -> None:
+    """Drain until the network has nothing left and the SIM is empty (a drain that finds the
+    SIM empty stops, as the daemon's does, while the network may still be delivering)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line.drain(budget_s=30)
+        stats = sim.stats()
+        if stats.queued == 0 and stats.stored == 0:
+            return
+        time.sleep(DELIVERY_GAP_S)
+    raise AssertionError(f"not drained: {sim.stats()}")
+
+
+def stored_parts(line: LineService) -> int:
+    return int(line.store.db.conn.execute("SELECT count(*) FROM inbound_parts").fetchone()[0])
+
+
+def test_messages_arriving_during_a_drain_are_not_announced(line, trickling_sim):
+    deliver(trickling_sim, 120)
+    drain_all(line, trickling_sim)
+    assert stored_parts(line) == 120
+    # The first pass finds a few, and silences the modem: the rest come unannounced.
+    assert trickling_sim.stats().announced_parts < 30
+
+
+def test_after_a_drain_the_next_message_is_announced(line, trickling_sim):
+    deliver(trickling_sim, 40)
+    drain_all(line, trickling_sim)
+    modem = line.link.get()
+    assert modem is not None
+    modem.wait_for_new_message(0)  # forget what the drain's first messages announced
+    trickling_sim.deliver("+33613009999", "après la rafale")
+    assert modem.wait_for_new_message(10)
