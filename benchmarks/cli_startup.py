@@ -37,8 +37,8 @@ from pathlib import Path
 from anti_relous.admin.provision import config_text
 from anti_relous.cli import cli
 from anti_relous.config import load_config
+from anti_relous.deciding import Texts, decide_pending
 from anti_relous.policy import Rules
-from anti_relous.service import Texts, decide_pending
 from anti_relous.simulator.sandbox import SimulateDir
 from anti_relous.sms import DecodedPart, PartKind, ReceivedPart
 from anti_relous.store import Store

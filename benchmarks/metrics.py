@@ -24,7 +24,7 @@ from pathlib import Path
 from policy_store import CONFIG, DEFAULT_CACHE, NOW0, Shape, cached_history
 
 from anti_relous import metrics
-from anti_relous.service import Texts
+from anti_relous.deciding import Texts
 from anti_relous.store import Store, Tally
 
 ROOT = Path(__file__).resolve().parent.parent

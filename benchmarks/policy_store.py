@@ -2,9 +2,9 @@
 
 Issue 2's targets, on the real store file through the public API:
 
-* decide-and-record, per inbound message, p99 <= 1 ms: ``service.decide_message`` (the daemon's
+* decide-and-record, per inbound message, p99 <= 1 ms: ``deciding.decide_message`` (the daemon's
   own code: usage, policy, record) committed, measured two ways: one transaction per message
-  (decision and commit timed apart), and ``service.decide_pending`` on a poll's worth of messages;
+  (decision and commit timed apart), and ``deciding.decide_pending`` on a poll's worth of messages;
 * ``store.inbound.ingest`` in batches of 30 parts, ``synchronous=FULL``: >= 2,000 messages/s.
 
 The history (default 1,000,000 known senders and 5,000,000 messages over six months, with their
@@ -50,9 +50,9 @@ from pathlib import Path
 from typing import Any
 
 from anti_relous.config import parse_config
+from anti_relous.deciding import Texts, decide_message, decide_pending
 from anti_relous.modem import pdu
 from anti_relous.policy import Decision, Rules
-from anti_relous.service import Texts, decide_message, decide_pending
 from anti_relous.sms import InboundSms, ReceivedPart
 from anti_relous.store import LATEST_VERSION, Store
 from anti_relous.store.db import to_db
@@ -429,7 +429,7 @@ class Samples:
 
 def decide_one(store: Store, message: InboundSms, rules: Rules, texts: Texts, now: datetime,
                samples: Samples) -> Decision:  # fmt: skip
-    """``service.decide_message`` (the daemon's own code) in its own transaction, timed: the
+    """``deciding.decide_message`` (the daemon's own code) in its own transaction, timed: the
     decision (usage, policy, record) and the commit."""
     c0 = time.thread_time_ns()
     t0 = time.perf_counter_ns()
@@ -524,7 +524,7 @@ def figures(samples: Samples) -> dict[str, object]:
             "steps": {step: latency(values) for step, values in samples.steps.items()},
         },
         "decide_batched": {
-            "what": "service.decide_pending: one transaction for a poll's messages",
+            "what": "deciding.decide_pending: one transaction for a poll's messages",
             "calls": len(samples.batched_calls),
             "messages": batched_messages,
             "per_message_mean_ms": _ms(batched_ns / batched_messages) if batched_messages else None,

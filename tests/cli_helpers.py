@@ -17,8 +17,8 @@ from store_helpers import part
 
 from anti_relous.cli import cli
 from anti_relous.config import open_config
+from anti_relous.deciding import Texts, decide_pending
 from anti_relous.policy import Rules
-from anti_relous.service import Texts, decide_pending
 from anti_relous.simulator.sandbox import SimulateDir, config_text
 from anti_relous.store import Store
 

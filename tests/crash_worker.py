@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from anti_relous.config import Config
+from anti_relous.deciding import Texts, decide_pending
 from anti_relous.modem import pdu
 from anti_relous.policy import Rules
-from anti_relous.service import Texts, decide_pending
 from anti_relous.store import Store
 
 

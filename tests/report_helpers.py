@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from anti_relous.config import Config
+from anti_relous.deciding import Texts, decide_pending
 from anti_relous.modem import pdu
 from anti_relous.policy import Rules
-from anti_relous.service import Texts, decide_pending
 from anti_relous.store import Store
 
 START = datetime(2025, 11, 28, 19, 0, tzinfo=UTC)

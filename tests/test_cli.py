@@ -308,5 +308,6 @@ def test_status_imports_no_matching_library_nor_the_decision_code(tmp_path):
     for heavy in (
         "rapidfuzz", "phonenumbers", "anti_relous.policy.campaigns", "anti_relous.store.campaigns",
         "anti_relous.store.decisions", "anti_relous.store.inbound", "anti_relous.service",
+        "anti_relous.deciding",
     ):  # fmt: skip
         assert heavy not in modules, heavy

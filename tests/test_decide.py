@@ -13,10 +13,10 @@ from store_helpers import long_sms, part
 
 from anti_relous.alerts import AlertRules
 from anti_relous.config import parse_config
+from anti_relous.deciding import Texts, decide_pending
 from anti_relous.numbers import classify
 from anti_relous.policy import Reason, Rules
 from anti_relous.policy.regime import PEOPLE_BUDGET_FACTOR
-from anti_relous.service import Texts, decide_pending
 from anti_relous.sms import NumberKind, PartKind, ReceivedPart
 from anti_relous.store import Store
 from anti_relous.store.db import from_db, to_db

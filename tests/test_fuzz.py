@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 from test_at_parser import TRANSCRIPT_FILES, load
 
 from anti_relous.config import Config
+from anti_relous.deciding import Texts, decide_pending
 from anti_relous.modem import StoredMessage, commands, pdu
 from anti_relous.modem.at import AtParser, Discarded, Echo, Event, Final, Prompt, Response, Urc
 from anti_relous.modem.errors import ModemError
 from anti_relous.policy import Rules
-from anti_relous.service import Texts, decide_pending
 from anti_relous.sms import PartKind
 from anti_relous.store import Store
 

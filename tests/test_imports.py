@@ -33,6 +33,7 @@ UPPER = (
     "anti_relous.remote",
     "anti_relous.monitor",
     "anti_relous.metrics",
+    "anti_relous.deciding",
     "anti_relous.service",
     "anti_relous.link",
     "anti_relous.replay",
@@ -112,6 +113,11 @@ NEVER = [
             "anti_relous.cli",
         ),
         "the admin SMS channel, alerts and metrics sit under the service, not above it",
+    ),
+    (
+        ("anti_relous.deciding",),
+        ("anti_relous.modem", "anti_relous.link", "anti_relous.service", "anti_relous.daemon"),
+        "deciding meets the policy and the store, never the modem: it runs without a dongle",
     ),
     (LOWER, UPPER, "imports flow downwards: the line's parts import no line, process or tool"),
 ]

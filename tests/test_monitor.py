@@ -13,9 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from store_helpers import part
 
 from anti_relous.config import parse_config
+from anti_relous.deciding import Texts, decide_pending
 from anti_relous.monitor import Monitor
 from anti_relous.policy import Rules
-from anti_relous.service import Texts, decide_pending
 
 ALERTED = "+33600000002"
 TEXTS = Texts(reply="Ceci est un numéro anti-relous.", reply_parts=1)

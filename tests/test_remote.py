@@ -14,6 +14,7 @@ from store_helpers import part
 
 from anti_relous.coding import fits_gsm7, text_info
 from anti_relous.config import parse_config
+from anti_relous.deciding import Texts, decide_pending
 from anti_relous.policy import Reason, Rules
 from anti_relous.remote import AdminSettings, answers, handle_admin_sms
 from anti_relous.remote.codes import (
@@ -25,7 +26,6 @@ from anti_relous.remote.codes import (
     provisioning_uri,
 )
 from anti_relous.remote.commands import Command, Verb, parse
-from anti_relous.service import Texts, decide_pending
 
 REGION = "FR"
 ADMIN = "+33600000001"

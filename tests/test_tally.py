@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from store_helpers import part
 
 from anti_relous.config import Config
+from anti_relous.deciding import Texts, decide_pending
 from anti_relous.policy import Rules
-from anti_relous.service import Texts, decide_pending
 from anti_relous.store import Store, Tally
 
 RULES = Rules.from_config(Config())
