@@ -13,7 +13,8 @@ def admin() -> None:
     """Steer the line by SMS from the phones of [admin] numbers: enrol them here.
 
     An enrolled phone texts the line PAUSE [2h] CODE, RESUME CODE, STATUS CODE,
-    BLOCK NUMBER [7d] CODE or HELP, CODE being its authenticator app's 6 digits.
+    BLOCK NUMBER [7d] CODE, ALLOW NUMBER CODE or HELP, CODE being its authenticator
+    app's 6 digits.
 
     Example:
 
