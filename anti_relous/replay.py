@@ -34,7 +34,9 @@ from anti_relous.modem.pdu import encode_deliver
 from anti_relous.service import LineService
 from anti_relous.store import Store
 
-#: The daemon polls this long after a new-message notification (daemon.NEW_MESSAGE_POLL_DELAY_S).
+#: The replay polls this long after each SMS. The daemon polls at once on a +CMTI
+#: (daemon.NEW_MESSAGE_POLL_DELAY_S); gathering the SMS of a quarter second in one pass keeps a
+#: 20,000-SMS replay fast, and moves each decision by at most that quarter second.
 NEW_MESSAGE_POLL_DELAY = timedelta(seconds=0.25)
 #: The daemon's housekeeping interval (daemon._intervals).
 HOUSEKEEPING_INTERVAL = timedelta(minutes=1)
