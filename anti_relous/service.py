@@ -164,8 +164,16 @@ class LineService:
             nonlocal decided
             decided = self._decide(self._clock())
 
+        def decide_while_listing() -> None:
+            # A bug in deciding must not stop the storing: the listing goes on, the messages
+            # are stored and deleted, and the error is logged (and met again after the drain).
+            try:
+                decide()
+            except Exception:
+                log.exception("unexpected error while deciding; storing carries on")
+
         try:
-            listing = modem.list_stored(decide if decide_meanwhile else None)
+            listing = modem.list_stored(decide_while_listing if decide_meanwhile else None)
         except ModemError as error:
             self.link.failed(error)
             return None

@@ -85,3 +85,23 @@ def test_after_a_drain_the_next_message_is_announced(line, trickling_sim):
     modem.wait_for_new_message(0)  # forget what the drain's first messages announced
     trickling_sim.deliver("+33613009999", "après la rafale")
     assert modem.wait_for_new_message(10)
+
+
+def test_a_bug_in_deciding_does_not_stop_the_storing(line, trickling_sim, monkeypatch):
+    """Deciding runs while the listing crosses the line: a bug there must not cost the listing
+    (the SIM would fill while nothing is stored)."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug in the decision step")
+
+    monkeypatch.setattr("anti_relous.service.decide_pending", broken)
+    deliver(trickling_sim, 60)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with pytest.raises(RuntimeError):  # the daemon's job boundary logs it and carries on
+            line.drain(budget_s=30)
+        stats = trickling_sim.stats()
+        if stats.queued == 0 and stats.stored == 0:
+            break
+    assert stored_parts(line) == 60
+    assert trickling_sim.stats().deleted_parts == 60
