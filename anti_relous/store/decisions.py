@@ -58,17 +58,14 @@ def _new_alert_numbers(conn: sqlite3.Connection, rules: Rules, now: datetime) ->
 
 
 #: The scalar counts of one usage snapshot, in one statement (each subquery rides an index).
-_USAGE = """
+_USAGE = f"""
 SELECT
     (SELECT count(*) FROM messages
         WHERE sender = :sender AND received_at > :since AND id <= :id),
     (SELECT count(DISTINCT group_id) FROM inbound_parts WHERE sender = :sender
         AND received_at > :since AND message_id IS NULL AND concat_total IS NOT NULL),
     (SELECT count(*) FROM outbox WHERE recipient = :recipient AND created_at > :number_window),
-    (SELECT count(*) FROM outbox WHERE created_at > :hour AND state != 'failed'),
-    (SELECT count(*) FROM outbox WHERE created_at > :day AND state != 'failed'),
-    (SELECT count(*) FROM outbox WHERE created_at >= :month_start AND state != 'failed'),
-    (SELECT count(*) FROM monthly_recipients WHERE month = :month),
+    {outbox.CAP_COUNTS},
     EXISTS (SELECT 1 FROM monthly_recipients WHERE month = :month AND recipient = :recipient),
     EXISTS (SELECT 1 FROM outbox WHERE recipient = :recipient),
     EXISTS (SELECT 1 FROM allowlist WHERE number = :recipient AND removed_at IS NULL),
@@ -102,7 +99,7 @@ class Decisions:
         """
         sender = message.sender.key
         recipient = message.sender.e164 or sender
-        month = outbox.month_key(now)
+        cap_params = outbox.cap_params(now)
         with self._db.reading() as conn:
             (from_sender, pending_from_sender, replies_to_sender, hour, day, this_month,
              recipients, is_recipient, answered, allowed, campaign_id, held_at, admin_hour,
@@ -112,9 +109,7 @@ class Decisions:
                     "sender": sender, "recipient": recipient, "id": message.id,
                     "since": to_db(message.received_at - rules.abuse_window),
                     "number_window": to_db(now - rules.number_window),
-                    "hour": to_db(now - timedelta(hours=1)), "day": to_db(now - timedelta(days=1)),
-                    "month_start": to_db(outbox.month_start(now)), "month": month,
-                    "alerts": json.dumps(rules.alert_numbers),
+                    **cap_params, "alerts": json.dumps(rules.alert_numbers),
                 },
             ).fetchone()  # fmt: skip
             periods = self._attack_periods(conn)

@@ -137,24 +137,28 @@ class Caps:
 
 #: An SMS counts against the caps from the moment it is queued, unless it failed: nothing of a
 #: failed SMS left the modem (a refused send, a reply to a number blocked before its turn).
-_CAPS = """
-SELECT
+#: The four counts of ``Caps``, in its order, as SELECT columns over ``cap_params``; the
+#: policy's usage snapshot (store/decisions.py) selects the same columns.
+CAP_COUNTS = """
     (SELECT count(*) FROM outbox WHERE created_at > :hour AND state != 'failed'),
     (SELECT count(*) FROM outbox WHERE created_at > :day AND state != 'failed'),
     (SELECT count(*) FROM outbox WHERE created_at >= :month_start AND state != 'failed'),
-    (SELECT count(*) FROM monthly_recipients WHERE month = :month)
-"""
+    (SELECT count(*) FROM monthly_recipients WHERE month = :month)"""
 
 
-def caps(conn: sqlite3.Connection, now: datetime) -> Caps:
-    """Counts for the global caps, as of ``now``."""
-    params = {
+def cap_params(now: datetime) -> dict[str, str]:
+    """The named parameters of ``CAP_COUNTS`` as of ``now``."""
+    return {
         "hour": to_db(now - timedelta(hours=1)),
         "day": to_db(now - timedelta(days=1)),
         "month_start": to_db(month_start(now)),
         "month": month_key(now),
     }
-    return Caps(*conn.execute(_CAPS, params).fetchone())
+
+
+def caps(conn: sqlite3.Connection, now: datetime) -> Caps:
+    """Counts for the global caps, as of ``now``."""
+    return Caps(*conn.execute(f"SELECT {CAP_COUNTS}", cap_params(now)).fetchone())
 
 
 class Outbox:
