@@ -421,18 +421,20 @@ def build(family: Family, seed: int) -> Traffic:
 # --- replay and score ----------------------------------------------------------------------------
 
 
-def config_text(mode: str, database: Path) -> str:
+def config_text(mode: str, database: Path, attack: tuple[str, ...] = ()) -> str:
     return (
         f'[storage]\ndatabase = "{database}"\n\n[alerts]\nnumbers = ["{ALERT_NUMBER}"]\n\n'
-        f'[attack]\nmode = "{mode}"\n'
+        f'[attack]\nmode = "{mode}"\n' + "".join(f"{line}\n" for line in attack)
     )
 
 
-def run_replay(traffic: Traffic, mode: str, workdir: Path) -> dict[str, Any]:
+def run_replay(
+    traffic: Traffic, mode: str, workdir: Path, attack: tuple[str, ...] = ()
+) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "traffic.jsonl").write_text(traffic.jsonl(), encoding="utf-8")
     config = workdir / f"{mode}.toml"
-    config.write_text(config_text(mode, workdir / "line.db"), encoding="utf-8")
+    config.write_text(config_text(mode, workdir / "line.db", attack), encoding="utf-8")
     sent_path, db_path = workdir / f"sent-{mode}.jsonl", workdir / f"replay-{mode}.db"
     db_path.unlink(missing_ok=True)
     started = time.monotonic()
@@ -471,12 +473,16 @@ def score(traffic: Traffic, replayed: dict[str, Any]) -> dict[str, Any]:
         during = {n for n, at in first.items() if start <= at < end}
     summary = replayed["summary"]
     bots_answered = len(bots & replies.keys())
+    waits = sorted((replies[n] - first[n]).total_seconds() for n in answered)
     return {
         "genuine": len(first),
         "genuine_answered": len(answered),
         "during": len(during),
         "during_answered": len(answered & during),
         "genuine_ever_answered": len(first.keys() & replies.keys()),
+        # How long the answered waited: what a hold costs the people it lets through.
+        "wait_p50_s": round(waits[len(waits) // 2]) if waits else None,
+        "wait_max_s": round(waits[-1]) if waits else None,
         "bots": len(bots),
         "bots_answered": bots_answered,
         "bot_share_answered": round(bots_answered / len(bots), 4) if bots else None,
@@ -498,11 +504,17 @@ def pct(part: int, whole: int) -> str:
     return f"{part}/{whole} ({100 * part / whole:.0f}%)" if whole else "-"
 
 
+def waits(score: dict[str, Any]) -> str:
+    if score["wait_p50_s"] is None:
+        return "-"
+    return f"{score['wait_p50_s']}/{score['wait_max_s']}"
+
+
 def print_table(rows: list[dict[str, Any]]) -> None:
     header = (
         f"{'family':<10} {'policy':<8} {'msgs':>6} {'genuine answered':>17} "
         f"{'during attack':>15} {'bot numbers answered':>21} {'recipients':>10} "
-        f"{'replies':>7} {'replay s':>8}"
+        f"{'replies':>7} {'wait p50/max s':>14} {'replay s':>8}"
     )
     print(header)
     print("-" * len(header))
@@ -513,7 +525,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             f"{pct(s['genuine_answered'], s['genuine']):>17} "
             f"{pct(s['during_answered'], s['during']):>15} "
             f"{pct(s['bots_answered'], s['bots']):>21} {s['recipients']:>10} "
-            f"{s['replies']:>7} {s['replay_s']:>8.1f}"
+            f"{s['replies']:>7} {waits(s):>14} {s['replay_s']:>8.1f}"
         )
 
 
@@ -538,6 +550,13 @@ def main() -> None:
     parser.add_argument("--policy", choices=("both", "today", "new"), default="both")
     parser.add_argument("--keep", type=Path, help="keep traffic, configs and databases here")
     parser.add_argument("--output", type=Path, default=RESULTS / "siege.json")
+    parser.add_argument(
+        "--attack",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an [attack] setting for both policies, as TOML (--attack 'hold = \"5m\"')",
+    )
     args = parser.parse_args()
     names = args.family or list(FAMILIES)
     modes = {"today": "off", "new": "enforce"}
@@ -549,7 +568,9 @@ def main() -> None:
             for name in names:
                 traffic = build(FAMILIES[name], seed)
                 for policy in policies:
-                    replayed = run_replay(traffic, modes[policy], base / f"{name}-{seed}")
+                    replayed = run_replay(
+                        traffic, modes[policy], base / f"{name}-{seed}", tuple(args.attack)
+                    )
                     rows.append({
                         "family": name, "seed": seed, "policy": policy,
                         "score": score(traffic, replayed),
