@@ -174,6 +174,17 @@ def test_full_sim_sends_the_rest_to_the_network_queue(sim, host):
     assert (stats.stored, stats.queued, stats.high_water, stats.full_events) == (5, 2, 5, 1)
 
 
+def test_a_flood_delivered_at_once_fills_the_sim_in_order_before_the_host_reads(sim, host):
+    # deliver_many hands every SMS to the network in one step: the host's first listing sees a
+    # full SIM, never the flood's first SMS alone.
+    parts = sim.deliver_many([(f"+3361200000{n}", f"flood {n}") for n in range(7)])
+    stats = sim.stats()
+    assert (parts, stats.stored, stats.queued, stats.full_events) == (7, 5, 2, 1)
+    answer = host.command("AT+CMGL=4")
+    senders = [pdu.decode_stored("SM", i, raw).decoded.sender for i, _, _, raw in listed(answer)]
+    assert senders == [f"+3361200000{n}" for n in range(5)]
+
+
 def test_a_delivery_finding_the_sim_full_raises_smmemfull(sim, host):
     for n in range(6):
         sim.deliver(SENDER, f"message {n}")

@@ -240,11 +240,13 @@ class Scenario:
         numbers = bot_numbers(bots)
         order = [numbers[i % bots] for i in range(size)]
         random.Random(7).shuffle(order)  # bots interleave; a seed keeps every run alike
-        for i, sender in enumerate(order):
-            self.sim.deliver(sender, f"Gagnez un iPhone ! Code {i:05d}")
-            if i == size // 2:
-                self._text(*DURING_FLOOD)
-        self.sent_texts += size
+        messages = [(sender, f"Gagnez un iPhone ! Code {i:05d}") for i, sender in enumerate(order)]
+        messages.insert(size // 2 + 1, DURING_FLOOD)
+        # Handed to the network in one go, as a bot farm's gateway sends: delivered one by one
+        # from here, a flood's first SMS could reach a daemon on a loaded box alone, and a lone
+        # SMS from a new number is a person's until the next ones show otherwise.
+        self.sim.deliver_many(messages)
+        self.sent_texts += len(messages)
         self._wait("the flood is drained", lambda: self._decided() >= self.sent_texts, live=True)
         summary = self._summary()
         ignored = sum(summary.decisions.get(r, 0) for r in ("campaign", "number_block", "paced"))

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 import tty
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 
@@ -152,21 +152,43 @@ class ModemSimulator:
         reference: int | None = None,
     ) -> int:
         """An SMS from ``sender`` reaches the network; returns how many parts it took."""
+        pdus = self._encode(sender, text, ucs2=ucs2, smsc_time=smsc_time, reference=reference)
+        self._submit(pdus)
+        return len(pdus)
+
+    def deliver_many(self, messages: Iterable[tuple[str, str]]) -> int:
+        """SMS ``(sender, text)`` reach the network at the same instant (a flood sent all at
+        once, as a bot farm's gateway does): all are encoded first, then handed over together,
+        in order. Returns how many parts they took."""
+        pdus = [raw for sender, text in messages for raw in self._encode(sender, text)]
+        self._submit(pdus)
+        return len(pdus)
+
+    def _encode(
+        self,
+        sender: str,
+        text: str,
+        *,
+        ucs2: bool | None = None,
+        smsc_time: dt.datetime | None = None,
+        reference: int | None = None,
+    ) -> list[bytes]:
         if smsc_time is None:
             smsc_time = dt.datetime.now().astimezone().replace(microsecond=0)
         with self._lock:
             if reference is None:
                 reference = self._next_reference
                 self._next_reference = self._next_reference % 255 + 1
-        pdus = encode_deliver(
+        return encode_deliver(
             sender, text, smsc_time, smsc=self._smsc, reference=reference, ucs2=ucs2
         )
+
+    def _submit(self, pdus: list[bytes]) -> None:
         with self._lock:
             for raw in pdus:
                 self._network.submit(raw)
             self._deliver_due()
         self._wake()
-        return len(pdus)
 
     def deliver_pdu(self, pdu: bytes) -> None:
         """One raw part (with its SMSC field) reaches the network as is, malformed or not."""
