@@ -31,7 +31,7 @@ from anti_relous.modem.errors import (
 from anti_relous.modem.pdu import decode_stored
 from anti_relous.monitor import Monitor
 from anti_relous.numbers import mask
-from anti_relous.policy import Rules
+from anti_relous.policy import Mode, Rules
 from anti_relous.remote import AdminSettings
 from anti_relous.sms import PartKind, ReceivedPart
 from anti_relous.store import OutboxItem, Store, StoreError
@@ -212,7 +212,9 @@ class LineService:
             return None
         now = self._clock()
         try:
-            item = self.store.outbox.next_due(now)
+            item = self.store.outbox.next_due(
+                now, withdraw_campaigns=self.rules.mode is Mode.ENFORCE
+            )
             if item is None:
                 return None
             self.store.outbox.mark_sending(item.id, now)

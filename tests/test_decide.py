@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from conftest import T0, Clock
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -176,6 +177,36 @@ def test_under_attack_near_identical_texts_from_three_senders_are_a_campaign(sto
     (campaign,) = store.campaigns.largest(limit=1)
     assert (campaign.senders, campaign.messages, campaign.flagged_at) == (3, 3, clock.now)
     assert [e.kind for e in store.line.events()].count("campaign") == 1
+
+
+@pytest.mark.parametrize("withdraw", [True, False], ids=["enforce", "off"])
+def test_replies_still_queued_when_their_text_is_found_a_campaign_are_withdrawn(
+    store, clock, withdraw
+):
+    rules = Rules.from_config(parse_config(ATTACK_CONFIG + '[attack]\nhold = "0"'))
+    store.inbound.ingest(texters(4), clock(), REGION)  # an attack
+    decide(store, rules, clock())
+    first, second, friend, third = senders(8)[4:]
+    store.line.allow(clock(), friend, "une amie")
+    text = "Tu m'as donné ce numéro exprès pour te moquer de moi ? Réponds au moins."
+    reasons = []
+    for sender in (first, second, friend, third):
+        store.inbound.ingest([part(sender=sender, text=text)], clock.advance(minutes=1), REGION)
+        reasons += [d.reason for _, d in decide(store, rules, clock())]
+    # Nothing was sent meanwhile (a drain: replies leave between drains).
+    assert reasons == [Reason.REPLIED] * 3 + [Reason.CAMPAIGN]
+    left = []
+    while (item := store.outbox.next_due(clock(), withdraw_campaigns=withdraw)) is not None:
+        store.outbox.mark_sending(item.id, clock())
+        left += [item.recipient] if item.kind == "reply" else []
+    answered_before = [s for s in senders(4) if s in left]
+    kept = [friend] if withdraw else [first, second, friend]
+    assert left == [*answered_before, *kept]
+    withdrawn = store.db.conn.execute(
+        "SELECT recipient, last_error FROM outbox WHERE state = 'failed' ORDER BY id"
+    ).fetchall()
+    assert [r for r, _ in withdrawn] == ([first, second] if withdraw else [])
+    assert all("found to be campaign #" in error for _, error in withdrawn)
 
 
 def test_a_campaign_found_in_one_wave_silences_the_next_wave_at_once(store, clock):

@@ -57,6 +57,34 @@ _COLUMNS = (
 )
 
 
+#: A reply's message in a long-text campaign found after the reply was queued, its recipient
+#: not on the allowlist (the policy never suppresses those). Short texts ("salut ça va ?") are
+#: what many people write: a reply to one is never withdrawn.
+_CAMPAIGN_FOUND_SINCE = (
+    "SELECT c.id FROM messages m JOIN campaigns c ON c.id = m.campaign_id"
+    " WHERE m.id = ? AND c.short = 0 AND c.flagged_at >= ?"
+    " AND NOT EXISTS (SELECT 1 FROM allowlist WHERE number = ? AND removed_at IS NULL)"
+)
+
+
+def _withdrawn(
+    conn: sqlite3.Connection, item: OutboxItem, now: datetime, *, campaigns: bool
+) -> str | None:
+    """Why a queued answer to a texter must not leave after all, or None."""
+    if item.kind not in HELD_KINDS:
+        return None
+    block = active_block(conn, item.recipient, now)
+    if block is not None:
+        return f"not sent: {item.recipient} was blocked after it was queued ({block.reason})"
+    if campaigns and item.message_id is not None:
+        found = conn.execute(
+            _CAMPAIGN_FOUND_SINCE, (item.message_id, to_db(item.created_at), item.recipient)
+        ).fetchone()
+        if found is not None:
+            return f"not sent: its text was found to be campaign #{found[0]} after it was queued"
+    return None
+
+
 def _item(row: tuple[Any, ...]) -> OutboxItem:
     (item_id, kind, recipient, text, parts, state, attempts, created_at, message_id, last_error,
      sent_at, message_refs) = row  # fmt: skip
@@ -177,12 +205,15 @@ class Outbox:
         with self._db.atomic() as conn:
             return enqueue(conn, now, kind, recipient, text, parts)
 
-    def next_due(self, now: datetime) -> OutboxItem | None:
+    def next_due(self, now: datetime, *, withdraw_campaigns: bool = False) -> OutboxItem | None:
         """The next SMS to send whose retry time (if any) has come: by SEND_PRIORITY, then oldest.
 
         The line's switches hold at send time too, not only when deciding: while the line is
         paused, replies wait (alerts and manual SMS still leave), and a reply whose recipient was
-        blocked after it was queued is marked failed rather than sent.
+        blocked after it was queued is marked failed rather than sent. With
+        ``withdraw_campaigns`` (the attack regime enforced), so is a reply whose message turned
+        out to open a campaign after it was queued: the first copies of a flood's text are
+        answered before the third shows it is one, and their replies wait for the drain's end.
         """
         at = to_db(now)
         with self._db.atomic() as conn:
@@ -197,12 +228,9 @@ class Outbox:
                 if row is None:
                     return None
                 item = _item(row)
-                block = active_block(conn, item.recipient, now) if item.kind in HELD_KINDS else None
-                if block is None:
+                error = _withdrawn(conn, item, now, campaigns=withdraw_campaigns)
+                if error is None:
                     return item
-                error = (
-                    f"not sent: {item.recipient} was blocked after it was queued ({block.reason})"
-                )
                 conn.execute(
                     "UPDATE outbox SET state = 'failed', last_error = ?, updated_at = ?"
                     " WHERE id = ?",
