@@ -184,6 +184,7 @@ class ModemSimulator:
         )
 
     def _submit(self, pdus: list[bytes]) -> None:
+        """Parts reach the network together; those the SIM has room for are stored at once."""
         with self._lock:
             for raw in pdus:
                 self._network.submit(raw)
@@ -192,10 +193,7 @@ class ModemSimulator:
 
     def deliver_pdu(self, pdu: bytes) -> None:
         """One raw part (with its SMSC field) reaches the network as is, malformed or not."""
-        with self._lock:
-            self._network.submit(bytes(pdu))
-            self._deliver_due()
-        self._wake()
+        self._submit([bytes(pdu)])
 
     # ---- what the host sent ----------------------------------------------------------------
 
