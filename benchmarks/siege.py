@@ -504,7 +504,7 @@ def pct(part: int, whole: int) -> str:
     return f"{part}/{whole} ({100 * part / whole:.0f}%)" if whole else "-"
 
 
-def waits(score: dict[str, Any]) -> str:
+def wait_text(score: dict[str, Any]) -> str:
     if score["wait_p50_s"] is None:
         return "-"
     return f"{score['wait_p50_s']}/{score['wait_max_s']}"
@@ -525,7 +525,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             f"{pct(s['genuine_answered'], s['genuine']):>17} "
             f"{pct(s['during_answered'], s['during']):>15} "
             f"{pct(s['bots_answered'], s['bots']):>21} {s['recipients']:>10} "
-            f"{s['replies']:>7} {waits(s):>14} {s['replay_s']:>8.1f}"
+            f"{s['replies']:>7} {wait_text(s):>14} {s['replay_s']:>8.1f}"
         )
 
 
